@@ -1,0 +1,1 @@
+"""one typed config tree."""

@@ -1,0 +1,1 @@
+"""ensemble job format."""

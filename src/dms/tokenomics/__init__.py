@@ -1,0 +1,1 @@
+"""tokenomics interface."""
