@@ -1,0 +1,112 @@
+"""Start real `dms run` daemons as subprocesses, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+TEST_PASSPHRASE = "test-passphrase-not-secret"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def dms_argv() -> list[str]:
+    return [sys.executable, "-m", "dms.cli.main"]
+
+
+@dataclass
+class Daemon:
+    home: Path
+    api_port: int
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def cli(self, *args: str, timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `dms ARGS --home HOME` against this daemon."""
+        return subprocess.run([*dms_argv(), *args, "--home", str(self.home)], env=self.env,
+                              capture_output=True, text=True, timeout=timeout, input=input)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30) -> float:
+    """Seconds until GET url/health answers 200; raises if the process dies or time runs out."""
+    t0 = time.monotonic()
+    with httpx.Client(timeout=1.0) as c:
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"daemon exited with {proc.returncode} before it was healthy")
+            with contextlib.suppress(httpx.TransportError):
+                if c.get(url + "/health").status_code == 200:
+                    return time.monotonic() - t0
+            if time.monotonic() - t0 > timeout:
+                raise TimeoutError(f"{url}/health did not answer within {timeout}s")
+            time.sleep(0.01)
+
+
+def base_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DMS_")}
+    env.update({"DMS_HOME": str(home), "DMS_PASSPHRASE": TEST_PASSPHRASE, "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+def start_daemon(home: Path, *, api_port: int | None = None, args: Sequence[str] = (),
+                 env: dict[str, str] | None = None, wait: bool = True,
+                 timeout: float = 30) -> Daemon:
+    home.mkdir(parents=True, exist_ok=True)
+    port = api_port if api_port is not None else free_port()
+    full_env = base_env(home, env)
+    log_path = home / "daemon.log"
+    logf = open(log_path, "ab")  # noqa: SIM115 (owned by the process)
+    proc = subprocess.Popen([*dms_argv(), "run", "--home", str(home), "--api-port", str(port), *args],
+                            stdout=logf, stderr=subprocess.STDOUT, env=full_env,
+                            start_new_session=True)
+    logf.close()
+    d = Daemon(home, port, proc, log_path, full_env)
+    if wait:
+        try:
+            wait_healthy(d.url, proc, timeout)
+        except Exception:
+            d.stop(signal.SIGKILL)
+            raise RuntimeError(f"daemon did not become healthy; log:\n{d.log()[-3000:]}") from None
+    return d
+
+
+@contextlib.contextmanager
+def running_daemon(home: Path, **kw) -> Iterator[Daemon]:
+    d = start_daemon(home, **kw)
+    try:
+        yield d
+    finally:
+        d.stop()
