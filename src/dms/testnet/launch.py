@@ -1,0 +1,93 @@
+"""How a testnet node's daemon and CLI are invoked: the one place to change it.
+
+    daemon   [ip netns exec NS] dms run --home HOME --api-port PORT
+    cli      [ip netns exec NS] dms ARGS...         with DMS_HOME / DMS_API_PORT set
+    config   HOME/config.json: p2p listen address and bootstrap peer (node 0)
+
+The daemon and the CLI get ``DMS_HOME``, ``DMS_API_PORT`` and ``DMS_PASSPHRASE`` (the
+testnet's generated passphrase) in their environment, so they find the node's home
+whichever flags a subcommand takes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from dms.testnet.plan import ns_exec
+from dms.testnet.state import NodeInfo
+
+API_PORT_NETNS = 9999  # every namespace has its own loopback: one port for all
+P2P_PORT_NETNS = 4001
+
+
+def dms_argv() -> list[str]:
+    """The ``dms`` executable next to this interpreter (a venv), else on PATH."""
+    here = Path(sys.executable).parent / "dms"
+    if here.exists():
+        return [str(here)]
+    found = shutil.which("dms")
+    return [found] if found else [sys.executable, "-m", "dms.cli.main"]
+
+
+def python_argv() -> list[str]:
+    return [sys.executable]
+
+
+def in_node(node: NodeInfo, argv: list[str]) -> list[str]:
+    """``argv`` run inside the node's namespace (unchanged in loopback mode)."""
+    return ns_exec(node.netns, argv) if node.netns else argv
+
+
+def daemon_argv(node: NodeInfo) -> list[str]:
+    return in_node(node, [*dms_argv(), "run", "--home", node.home,
+                          "--api-port", str(node.api_port)])
+
+
+def cli_argv(node: NodeInfo, args: list[str]) -> list[str]:
+    return in_node(node, [*dms_argv(), *args])
+
+
+def node_env(node: NodeInfo, passphrase: str,
+             base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.pop("DMS_TESTNET_DIR", None)
+    env |= {"DMS_HOME": node.home, "DMS_API_PORT": str(node.api_port),
+            "DMS_PASSPHRASE": passphrase, "PYTHONUNBUFFERED": "1"}
+    return env
+
+
+def health_url(node: NodeInfo) -> str:
+    return f"http://127.0.0.1:{node.api_port}/health"
+
+
+def p2p_multiaddr(ip: str, port: int) -> str:
+    return f"/ip4/{ip}/tcp/{port}"
+
+
+def node_config(listen: str, bootstrap: list[str]) -> dict[str, Any]:
+    """The node's ``config.json``: only keys the config schema knows are written.
+
+    The p2p section belongs to ``dms.network``; its field names are detected from the
+    schema (``listen_addrs`` / ``listen``, ``bootstrap`` / ``bootstrap_peers``) so the
+    daemon never rejects the file for an unknown key.
+    """
+    from dms.config.schema import Config
+
+    net_field = Config.model_fields.get("network")
+    if net_field is None or net_field.annotation is None:
+        return {}
+    fields = getattr(net_field.annotation, "model_fields", {})
+    net: dict[str, Any] = {}
+    for key in ("listen_addrs", "listen", "listen_addresses"):
+        if key in fields:
+            net[key] = [listen]
+            break
+    for key in ("bootstrap", "bootstrap_peers"):
+        if key in fields and bootstrap:
+            net[key] = bootstrap
+            break
+    return {"network": net} if net else {}
