@@ -234,26 +234,24 @@ class Testnet:
                             timeout=timeout_s + 10)
         return cp.stdout if cp.returncode == 0 else None
 
-    def _identify(self, node: NodeInfo, health_body: str) -> None:
-        """Fill DID and peer id from what /health reports.
-
-        INTEGRATOR: if /health does not carry ``did`` / ``peer_id``, read them here
-        from the CLI instead (e.g. ``self.exec(node, ["status", "--json"])``).
-        """
+    def _identify(self, node: NodeInfo) -> None:
+        """Fill DID and peer id from ``dms status --json`` (``/api/v1/status``)."""
+        cp = self.exec(node, ["status", "--json"], timeout_s=30)
         try:
-            info = json.loads(health_body)
+            info = json.loads(cp.stdout) if cp.returncode == 0 else {}
         except ValueError:
-            return
+            info = {}
         if isinstance(info, dict):
             node.did = str(info.get("did") or node.did)
-            node.peer_id = str(info.get("peer_id") or info.get("peer") or node.peer_id)
+            node.peer_id = str(info.get("peer_id") or node.peer_id)
 
     def _start_daemons(self, s: TestnetState, say: Progress, timeout_s: float) -> None:
         first, rest = s.nodes[0], s.nodes[1:]
         t0 = time.monotonic()
         say(f"starting {first.name} (bootstrap node)")
         self._launch(first, [])
-        self._identify(first, self._wait_healthy(first, timeout_s))
+        self._wait_healthy(first, timeout_s)
+        self._identify(first)
         st.save(s)
         say(f"{first.name} healthy after {time.monotonic() - t0:.1f}s")
         boot = [f"{first.p2p_addr}/p2p/{first.peer_id}"] if first.peer_id else []
@@ -263,7 +261,8 @@ class Testnet:
         if rest:
             say(f"starting {', '.join(nd.name for nd in rest)}")
         for nd in rest:
-            self._identify(nd, self._wait_healthy(nd, timeout_s))
+            self._wait_healthy(nd, timeout_s)
+            self._identify(nd)
             say(f"{nd.name} healthy after {time.monotonic() - t0:.1f}s")
         st.save(s)
 
