@@ -1,0 +1,146 @@
+"""Wire models of the actor layer (version 1). Every message type lives here.
+
+An envelope on the wire is one JSON object (UTF-8), one per frame::
+
+    {"v": 1, "to": {"did", "peer", "inbox"} | null, "from": {...}, "behavior": "/x/y",
+     "nonce": "<hex>", "expiry": <unix seconds, float>, "reply_to": "/dms/actor/reply/<n>" | null,
+     "topic": "/nunet/hello" | null, "payload": <JSON>, "tokens": ["<jwt>", ...],
+     "sig": "<base64url Ed25519 signature>"}
+
+Signed bytes (domain-separated, canonical)::
+
+    b"dms-envelope-v1\\0" + JSON(every field but "sig"; keys sorted; separators "," ":";
+                                 UTF-8, no ASCII escaping; NaN/Infinity refused)
+
+Python's ``json`` writes floats as their shortest round-trip ``repr``, so a decoded
+envelope re-encodes to the same bytes. A new wire version adds a new domain string
+and a new ``v``; old versions are never changed in place.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from dms.errors import ValidationError
+
+WIRE_VERSION = 1
+DOMAIN = b"dms-envelope-v1\x00"
+REPLY_PREFIX = "/dms/actor/reply/"
+ROOT_INBOX = "root"
+
+
+def canonical_json(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """Names an actor: its DID, the libp2p peer that hosts it, and its inbox there."""
+
+    did: str
+    peer_id: str
+    inbox: str = ROOT_INBOX
+
+    def to_dict(self) -> dict[str, str]:
+        return {"did": self.did, "peer": self.peer_id, "inbox": self.inbox}
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Handle:
+        if not isinstance(d, dict):
+            raise ValidationError("a handle must be an object with did, peer and inbox")
+        try:
+            did, peer, inbox = d["did"], d["peer"], d.get("inbox", ROOT_INBOX)
+        except KeyError as exc:
+            raise ValidationError(f"handle misses {exc.args[0]!r}") from exc
+        if not all(isinstance(x, str) and x for x in (did, peer, inbox)):
+            raise ValidationError("handle fields must be non-empty strings")
+        return cls(did, peer, inbox)
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One signed actor message."""
+
+    behavior: str
+    sender: Handle
+    nonce: str
+    expiry: float
+    to: Handle | None = None
+    reply_to: str | None = None
+    topic: str | None = None
+    payload: Any = None
+    tokens: list[str] = field(default_factory=list)
+    signature: bytes = b""
+    version: int = WIRE_VERSION
+
+    def body(self) -> dict[str, Any]:
+        """Every field but the signature, as wire JSON."""
+        return {"v": self.version, "to": self.to.to_dict() if self.to else None,
+                "from": self.sender.to_dict(), "behavior": self.behavior, "nonce": self.nonce,
+                "expiry": self.expiry, "reply_to": self.reply_to, "topic": self.topic,
+                "payload": self.payload, "tokens": list(self.tokens)}
+
+    def signing_bytes(self) -> bytes:
+        return DOMAIN + canonical_json(self.body())
+
+    def to_wire(self) -> bytes:
+        d = self.body()
+        d["sig"] = base64.urlsafe_b64encode(self.signature).decode("ascii").rstrip("=")
+        return canonical_json(d)
+
+    @property
+    def is_reply(self) -> bool:
+        return self.behavior.startswith(REPLY_PREFIX)
+
+    @classmethod
+    def from_wire(cls, data: bytes) -> Envelope:
+        try:
+            d = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"message is not JSON: {exc}") from exc
+        if not isinstance(d, dict):
+            raise ValidationError("message is not a JSON object")
+        if d.get("v") != WIRE_VERSION:
+            raise ValidationError(f"unsupported envelope version {d.get('v')!r}",
+                                  hint=f"this node speaks envelope v{WIRE_VERSION}; upgrade dms")
+        try:
+            behavior, nonce, expiry = d["behavior"], d["nonce"], d["expiry"]
+            sender = Handle.from_dict(d["from"])
+            sig_text = d["sig"]
+        except KeyError as exc:
+            raise ValidationError(f"envelope misses {exc.args[0]!r}") from exc
+        to = Handle.from_dict(d["to"]) if d.get("to") is not None else None
+        tokens = d.get("tokens") or []
+        if not (isinstance(behavior, str) and behavior.startswith("/")):
+            raise ValidationError("behavior must be a path like /public/hello")
+        if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
+            raise ValidationError("nonce must be a string of 8 to 64 characters")
+        if not isinstance(expiry, int | float) or isinstance(expiry, bool):
+            raise ValidationError("expiry must be a number (unix seconds)")
+        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            raise ValidationError("tokens must be a list of strings")
+        for name in ("reply_to", "topic"):
+            if d.get(name) is not None and not isinstance(d[name], str):
+                raise ValidationError(f"{name} must be a string or null")
+        try:
+            sig = base64.urlsafe_b64decode(sig_text + "=" * (-len(sig_text) % 4))
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise ValidationError("signature is not base64url") from exc
+        return cls(behavior=behavior, sender=sender, nonce=nonce, expiry=expiry, to=to,
+                   reply_to=d.get("reply_to"), topic=d.get("topic"), payload=d.get("payload"),
+                   tokens=tokens, signature=sig)
+
+
+def ok_payload(result: Any) -> dict[str, Any]:
+    """The payload of a successful reply."""
+    return {"result": result}
+
+
+def error_payload(err: dict[str, Any]) -> dict[str, Any]:
+    """The payload of an error reply: ``{"error": {"code", "message", "hint", ...}}``."""
+    return {"error": err}
