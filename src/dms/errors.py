@@ -126,3 +126,19 @@ def from_dict(d: dict[str, Any]) -> DMSError:
     err = cls(str(d.get("message", "")), hint=d.get("hint") or "", code=code,
               details=d.get("details") or None)
     return err
+
+
+def find_dms_error(exc: BaseException) -> DMSError | None:
+    """The first DMSError in ``exc`` or inside its (nested) exception groups or causes."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop(0)
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, DMSError):
+            return e
+        if isinstance(e, BaseExceptionGroup):
+            stack.extend(e.exceptions)
+    return None

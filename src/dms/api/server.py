@@ -23,8 +23,9 @@ async def serve_api(app: Any, host: str, port: int, *, shutdown: trio.Event,
     cfg.errorlog = logging.getLogger("hypercorn.error")
     cfg.graceful_timeout = 2.0
 
-    async def started_port(ts: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
-        await hyper_serve(app, cfg, shutdown_trigger=shutdown.wait, task_status=ts)
+    async def started_port(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+                           ) -> None:
+        await hyper_serve(app, cfg, shutdown_trigger=shutdown.wait, task_status=task_status)
 
     try:
         async with trio.open_nursery() as nursery:

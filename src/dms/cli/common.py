@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dms.errors import DaemonNotRunning, DMSError
+from dms.errors import DaemonNotRunning, DMSError, find_dms_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +43,12 @@ def handle_errors(f: F) -> F:
         except DMSError as exc:
             print_error(exc)
             sys.exit(2 if isinstance(exc, DaemonNotRunning) else 1)
+        except BaseExceptionGroup as group:
+            found = find_dms_error(group)
+            if found is None:
+                raise
+            print_error(found)
+            sys.exit(2 if isinstance(found, DaemonNotRunning) else 1)
 
     return wrapper  # type: ignore[return-value]
 

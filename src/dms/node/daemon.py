@@ -20,6 +20,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import trio
@@ -45,8 +46,8 @@ async def run_daemon(home: Path, config: Config, passphrase: str, *,
             async with trio.open_nursery() as nursery:
                 await nursery.start(node.serve)
                 app = create_app(node, extra_routers=node.api_routers())
-                port = await nursery.start(serve_api, app, config.api.host, config.api.port,
-                                           shutdown=shutdown)
+                port = await nursery.start(partial(serve_api, app, config.api.host,
+                                                   config.api.port, shutdown=shutdown))
                 node.api_port = port
                 write_runtime(home, api_port=port, api_host=config.api.host, did=node.did)
                 log.info("node %s ready in %.2fs; api on http://%s:%d", node.did,
