@@ -115,7 +115,7 @@ class _Walker:
             parents = [t for t in (self.resolve(r) for r in tok.prf) if t is not None]
             seen = {t.cid for t in parents}
             parents += [r for r in self.p.require if r.aud == tok.iss and r.cid not in seen]
-            if not parents:
+            if not parents and not tok.prf:
                 self.fail("untrusted_root",
                           f"issuer {tok.iss} is not a trusted root and no proof links it to one")
             for parent in parents:
