@@ -10,7 +10,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from dms.spec.models import Ensemble
+from dms.spec.models import Ensemble, Supervisor
 
 __all__ = ["dump_ensemble", "ensemble_to_data", "dump_yaml"]
 
@@ -36,7 +36,19 @@ def ensemble_to_data(ensemble: Ensemble) -> dict[str, Any]:
             ordered = {k: port[k] for k in ("public", "private", "allocation")}
             port.clear()
             port.update(ordered)
+    if ensemble.supervisor is not None:
+        _strategy_first(data["supervisor"], ensemble.supervisor)
     return data
+
+
+def _strategy_first(node: dict[str, Any], sup: Supervisor) -> None:
+    rest = dict(node)
+    node.clear()
+    node["strategy"] = sup.strategy.value
+    rest.pop("strategy", None)
+    node.update(rest)
+    for child_data, child in zip(node.get("children", []), sup.children, strict=True):
+        _strategy_first(child_data, child)
 
 
 def dump_yaml(data: Any) -> str:

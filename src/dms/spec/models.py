@@ -18,7 +18,7 @@ raw document so it can report them even when the models do not build.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -37,7 +37,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class Executor(str, Enum):
+class Executor(StrEnum):
     DOCKER = "docker"
     FIRECRACKER = "firecracker"
     QEMU = "qemu"
@@ -68,7 +68,7 @@ REQUIRED_FIELDS: dict[Executor, tuple[str, ...]] = {
 
 
 class CPU(_Model):
-    cores: float = Field(gt=0)
+    cores: float | None = Field(default=None, gt=0)
     clockspeed: Frequency | None = Field(
         default=None, validation_alias=AliasChoices("clockspeed", "clock_speed"))
     architecture: str | None = None
@@ -232,7 +232,7 @@ class EdgeConstraint(_Model):
     bw: int | None = Field(default=None, ge=0)  # Mbit/s
 
 
-class Strategy(str, Enum):
+class Strategy(StrEnum):
     ONE_FOR_ONE = "OneForOne"
     ALL_FOR_ONE = "AllForOne"
     REST_FOR_ONE = "RestForOne"

@@ -124,7 +124,7 @@ def _allocation(doc: Document, data: dict[str, Any], name: str,
     errors = []
     base = ("allocations", name)
     try:
-        executor = Executor(alloc.get("executor"))
+        executor = Executor(str(alloc.get("executor")))
     except ValueError:
         executor = None
     execution = _map(alloc.get("execution"))

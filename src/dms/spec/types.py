@@ -40,7 +40,7 @@ def _ms(value: object) -> int:
         if value < 0:
             raise UnitError(f"{value!r} is negative", "milliseconds (e.g. 50) or 50ms")
         return int(value)
-    return int(round(parse_duration(value) * 1000))
+    return round(parse_duration(value) * 1000)
 
 
 Size = Annotated[int, BeforeValidator(_wrap(parse_size, "size")),

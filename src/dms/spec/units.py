@@ -155,5 +155,5 @@ def parse_frequency(value: object) -> int:
     if isinstance(value, str):
         m = _SIZE_RE.match(value)
         if m and m.group(2).lower() in _FREQ_UNITS:
-            return int(round(float(m.group(1)) * _FREQ_UNITS[m.group(2).lower()]))
+            return round(float(m.group(1)) * _FREQ_UNITS[m.group(2).lower()])
     raise UnitError(f"cannot read {value!r} as a frequency", FREQ_EXPECTED)
