@@ -19,8 +19,6 @@ and a new ``v``; old versions are never changed in place.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +26,8 @@ from typing import Any
 from dms.errors import ValidationError
 
 WIRE_VERSION = 1
+WIRE_PREFIX = bytes([WIRE_VERSION])
+SIG_LEN = 64
 DOMAIN = b"dms-envelope-v1\x00"
 REPLY_PREFIX = "/dms/actor/reply/"
 ROOT_INBOX = "root"
@@ -77,6 +77,7 @@ class Envelope:
     tokens: list[str] = field(default_factory=list)
     signature: bytes = b""
     version: int = WIRE_VERSION
+    raw_body: bytes | None = None  # the exact signed body, once encoded or received
 
     def body(self) -> dict[str, Any]:
         """Every field but the signature, as wire JSON."""
@@ -85,13 +86,18 @@ class Envelope:
                 "expiry": self.expiry, "reply_to": self.reply_to, "topic": self.topic,
                 "payload": self.payload, "tokens": list(self.tokens)}
 
+    def encoded_body(self) -> bytes:
+        if self.raw_body is None:
+            self.raw_body = canonical_json(self.body())
+        return self.raw_body
+
     def signing_bytes(self) -> bytes:
-        return DOMAIN + canonical_json(self.body())
+        return DOMAIN + self.encoded_body()
 
     def to_wire(self) -> bytes:
-        d = self.body()
-        d["sig"] = base64.urlsafe_b64encode(self.signature).decode("ascii").rstrip("=")
-        return canonical_json(d)
+        if len(self.signature) != SIG_LEN:
+            raise ValidationError("the envelope is not signed", hint="sign it first")
+        return WIRE_PREFIX + self.signature + self.encoded_body()
 
     @property
     def is_reply(self) -> bool:
@@ -99,8 +105,14 @@ class Envelope:
 
     @classmethod
     def from_wire(cls, data: bytes) -> Envelope:
+        if data[:1] != WIRE_PREFIX:
+            raise ValidationError(f"unsupported wire version {data[:1]!r}",
+                                  hint=f"this node speaks envelope v{WIRE_VERSION}; upgrade dms")
+        if len(data) < 1 + SIG_LEN + 2:
+            raise ValidationError("message too short to be an envelope")
+        sig, raw = data[1:1 + SIG_LEN], data[1 + SIG_LEN:]
         try:
-            d = json.loads(data)
+            d = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValidationError(f"message is not JSON: {exc}") from exc
         if not isinstance(d, dict):
@@ -111,7 +123,6 @@ class Envelope:
         try:
             behavior, nonce, expiry = d["behavior"], d["nonce"], d["expiry"]
             sender = Handle.from_dict(d["from"])
-            sig_text = d["sig"]
         except KeyError as exc:
             raise ValidationError(f"envelope misses {exc.args[0]!r}") from exc
         to = Handle.from_dict(d["to"]) if d.get("to") is not None else None
@@ -127,13 +138,9 @@ class Envelope:
         for name in ("reply_to", "topic"):
             if d.get(name) is not None and not isinstance(d[name], str):
                 raise ValidationError(f"{name} must be a string or null")
-        try:
-            sig = base64.urlsafe_b64decode(sig_text + "=" * (-len(sig_text) % 4))
-        except (binascii.Error, TypeError, ValueError) as exc:
-            raise ValidationError("signature is not base64url") from exc
         return cls(behavior=behavior, sender=sender, nonce=nonce, expiry=expiry, to=to,
                    reply_to=d.get("reply_to"), topic=d.get("topic"), payload=d.get("payload"),
-                   tokens=tokens, signature=sig)
+                   tokens=tokens, signature=sig, raw_body=raw)
 
 
 def ok_payload(result: Any) -> dict[str, Any]:

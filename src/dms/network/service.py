@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import multiaddr
@@ -66,6 +67,7 @@ class _OpenValidator(Validator):
         return 0
 
 
+@lru_cache(maxsize=1024)
 def _parse_peer(peer_id: str) -> ID:
     try:
         return ID.from_base58(peer_id)
