@@ -46,6 +46,9 @@ class Progress:
 
 
 ProgressFn = Callable[[Progress], None]
+Runner = Callable[["Hardware", "BenchmarkConfig | None", "ProgressFn | None", "Probe | None"],
+                  "BenchmarkResult"]
+"""Signature of :func:`run_benchmark`; injectable for tests."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,8 @@ def is_fresh(result: BenchmarkResult, hardware: Hardware, max_age_s: float = DEF
 def ensure_benchmark(store: Store, hardware: Hardware, *, config: BenchmarkConfig | None = None,
                      max_age_s: float = DEFAULT_MAX_AGE_S, force: bool = False,
                      progress: ProgressFn | None = None, probe: Probe | None = None,
-                     now: float | None = None) -> tuple[BenchmarkResult, bool]:
+                     now: float | None = None,
+                     runner: Runner | None = None) -> tuple[BenchmarkResult, bool]:
     """The stored benchmark if fresh (``reused=True``), else a new one, stored."""
     if not force:
         old = load_benchmark(store)
@@ -194,6 +198,6 @@ def ensure_benchmark(store: Store, hardware: Hardware, *, config: BenchmarkConfi
                 progress(Progress("done", 1, 1, f"reusing benchmark from "
                                   f"{old.age_s(now) / 3600:.1f} h ago (dms benchmark re-runs it)"))
             return old, True
-    result = run_benchmark(hardware, config, progress, probe)
+    result = (runner or run_benchmark)(hardware, config, progress, probe)
     save_benchmark(store, result)
     return result, False

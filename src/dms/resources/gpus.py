@@ -24,7 +24,8 @@ _AMD_MODELS = {0x740F: "AMD Instinct MI210", 0x740C: "AMD Instinct MI250X/MI250"
                0x744C: "AMD Radeon RX 7900 XT/XTX", 0x73BF: "AMD Radeon RX 6800/6900 XT"}
 _INTEL_MODELS = {0x56A0: "Intel Arc A770", 0x56A1: "Intel Arc A750", 0x0BD5: "Intel Data Center GPU Max 1550",
                  0x56C0: "Intel Data Center GPU Flex 170", 0x9A49: "Intel Iris Xe Graphics",
-                 0x46A6: "Intel Iris Xe Graphics", 0xA7A0: "Intel Iris Xe Graphics"}
+                 0x46A6: "Intel Iris Xe Graphics", 0xA7A0: "Intel Iris Xe Graphics",
+                 0x4692: "Intel UHD Graphics 730"}
 
 
 def discover_gpus(p: Probe) -> list[GPU]:

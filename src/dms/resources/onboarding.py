@@ -27,6 +27,7 @@ from dms.resources.benchmark import (
     BenchmarkConfig,
     BenchmarkResult,
     ProgressFn,
+    Runner,
     ensure_benchmark,
     load_benchmark,
 )
@@ -69,7 +70,8 @@ class Onboarding:
                  benchmark_config: BenchmarkConfig | None = None,
                  benchmark_max_age_s: float = DEFAULT_MAX_AGE_S,
                  clock: Callable[[], float] = time.time,
-                 discover_fn: Callable[[str, Probe | None], Hardware] = discover) -> None:
+                 discover_fn: Callable[[str, Probe | None], Hardware] = discover,
+                 benchmark_runner: Runner | None = None) -> None:
         self.store = store
         self.work_dir = Path(work_dir)
         self.probe = probe
@@ -78,6 +80,7 @@ class Onboarding:
         self.resources = ResourceManager(store, clock=clock)
         self._clock = clock
         self._discover = discover_fn
+        self._runner = benchmark_runner
         self._hardware: Hardware | None = None
 
     def hardware(self, refresh: bool = False) -> Hardware:
@@ -157,7 +160,8 @@ class Onboarding:
         hw = self.hardware()
         result, reused = ensure_benchmark(self.store, hw, config=self.benchmark_config,
                                           max_age_s=self.benchmark_max_age_s, force=rebenchmark,
-                                          progress=progress, probe=self.probe)
+                                          progress=progress, probe=self.probe,
+                                          runner=self._runner)
         wanted = replace(wanted, disk=replace(wanted.disk, read_speed_mbps=result.disk_read_mbps,
                                               write_speed_mbps=result.disk_write_mbps))
         self.resources.set_onboarded(wanted, meta={"hardware": hw.to_dict(),
@@ -174,7 +178,8 @@ class Onboarding:
         result, _ = ensure_benchmark(self.store, self.hardware(refresh=True),
                                      config=self.benchmark_config,
                                      max_age_s=self.benchmark_max_age_s, force=force,
-                                     progress=progress, probe=self.probe)
+                                     progress=progress, probe=self.probe,
+                                          runner=self._runner)
         return result
 
     def status(self) -> OnboardingStatus:

@@ -71,8 +71,9 @@ def parse_cores(text: str | float | int) -> float:
         value = float(text)
     except (TypeError, ValueError):
         raise ValidationError(f"invalid core count {text!r}", hint=hint) from None
-    if not value > 0 or value != value or value == float("inf"):
-        raise ValidationError(f"invalid core count {text!r}: must be more than 0", hint=hint)
+    if value != value or value == float("inf") or not round(value, 3) > 0:
+        raise ValidationError(f"invalid core count {text!r}: must be at least 0.001",
+                              hint=hint)
     return round(value, 3)
 
 
