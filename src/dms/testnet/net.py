@@ -23,7 +23,7 @@ from typing import IO
 from dms.errors import DMSError, NotFound, ValidationError
 from dms.testnet import launch, netns, plan
 from dms.testnet import state as st
-from dms.testnet.probe import wait_http
+from dms.testnet._http import wait_http
 from dms.testnet.state import NodeInfo, TestnetState
 from dms.testnet.units import parse_duration_ms, parse_percent
 
@@ -327,6 +327,8 @@ class Testnet:
             if p.poll() is None:
                 p.kill()
             p.wait()
+            if p.stdout is not None:
+                p.stdout.close()
         left = netns.teardown(plan.Names(s.id)) if s is not None and s.mode == "netns" \
             else netns.Leftovers()
         for p in self._procs.values():  # reap the switch if teardown ended it
