@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dms.errors import ExecutorError
+from dms.executor.docker.fingerprint import ping_unix
 
 DATA_ROOT = Path("/var/lib/dms-test-docker")
 RUN_DIR = Path("/run/dms-test-docker")
@@ -75,6 +76,9 @@ def dockerd_argv(paths: DockerdPaths, dockerd: str = "dockerd") -> list[str]:
 
 def ping(url: str, timeout_s: float = 2.0) -> bool:
     import docker
+
+    if url.startswith("unix://"):
+        return ping_unix(url, timeout_s)
 
     try:
         client = docker.APIClient(base_url=url, timeout=max(1, int(timeout_s)), version="1.24")

@@ -23,7 +23,7 @@ from docker.utils import parse_repository_tag
 from dms.errors import ExecutorError
 from dms.executor.contract import ExitStatus, Handle, LogLine, WorkloadSpec
 from dms.executor.docker.config import CreateArgs, DockerSettings, create_args
-from dms.executor.docker.fingerprint import fingerprint, gpu_vendors, group_ids
+from dms.executor.docker.fingerprint import fingerprint, gpu_vendors, group_ids, ping_unix
 from dms.executor.docker.handle import LineSplitter, read_frame
 from dms.executor.docker.state import (
     NAME,
@@ -69,6 +69,9 @@ class DockerExecutor:
         with self._client_lock:
             if self._client is None:
                 s = self.settings
+                if s.base_url.startswith("unix://") and not ping_unix(s.base_url,
+                                                                       s.probe_timeout_s):
+                    raise self._unreachable(OSError("no answer to _ping on the socket"))
                 try:
                     self._client = docker.APIClient(
                         base_url=s.base_url, timeout=int(s.api_timeout_s),
@@ -98,6 +101,8 @@ class DockerExecutor:
 
     # -- fingerprint ---------------------------------------------------------------
     def is_installed(self) -> bool:
+        if self.settings.base_url.startswith("unix://"):
+            return ping_unix(self.settings.base_url, self.settings.probe_timeout_s)
         try:
             probe = docker.APIClient(base_url=self.settings.base_url,
                                      timeout=int(max(1, self.settings.probe_timeout_s)),

@@ -65,3 +65,26 @@ def fingerprint(info: dict[str, Any], vendors: list[str]) -> dict[str, Any]:
         "network": True,
         "recover": "reattach",
     }
+
+
+def ping_unix(url: str, timeout_s: float = 3.0) -> bool:
+    """``GET /_ping`` on a ``unix://`` Engine socket, closing it whatever happens.
+
+    (The docker SDK leaks its socket when the connect fails, which a strict test run
+    turns into an error; this probe does not.)
+    """
+    import socket
+
+    path = url.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        except OSError:
+            return False
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0] and body == b"OK"
