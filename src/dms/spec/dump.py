@@ -9,6 +9,7 @@ import io
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from dms.spec.models import Ensemble, Supervisor
 
@@ -51,7 +52,20 @@ def _strategy_first(node: dict[str, Any], sup: Supervisor) -> None:
         _strategy_first(child_data, child)
 
 
+def _literal(data: Any) -> Any:
+    """Multi-line strings (scripts) as ``|`` blocks, the way people write them."""
+    if isinstance(data, dict):
+        return {k: _literal(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_literal(v) for v in data]
+    if isinstance(data, str) and "\n" in data.rstrip("\n") and data.endswith("\n") \
+            and not any(line != line.rstrip() for line in data.splitlines()):
+        return LiteralScalarString(data)
+    return data
+
+
 def dump_yaml(data: Any) -> str:
+    data = _literal(data)
     y = YAML(typ="rt")
     y.default_flow_style = False
     y.indent(mapping=2, sequence=4, offset=2)

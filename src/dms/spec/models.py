@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dms.spec.types import Duration, Frequency, Millis, Name, Size
+from dms.spec.types import Cores, Duration, Frequency, Millis, Name, Size
 
 __all__ = [
     "Allocation", "CPU", "Contract", "Disk", "EdgeConstraint", "Ensemble", "Execution",
@@ -68,7 +68,7 @@ REQUIRED_FIELDS: dict[Executor, tuple[str, ...]] = {
 
 
 class CPU(_Model):
-    cores: float | None = Field(default=None, gt=0)
+    cores: Cores | None = Field(default=None, gt=0)
     clockspeed: Frequency | None = Field(
         default=None, validation_alias=AliasChoices("clockspeed", "clock_speed"))
     architecture: str | None = None

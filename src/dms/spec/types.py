@@ -22,7 +22,7 @@ from dms.spec.units import (
     parse_size,
 )
 
-__all__ = ["Duration", "Frequency", "Name", "Size", "Millis", "NAME_RE"]
+__all__ = ["Cores", "Duration", "Frequency", "Name", "Size", "Millis", "NAME_RE"]
 
 
 def _wrap(fn: Any, kind: str) -> Any:
@@ -47,7 +47,17 @@ Size = Annotated[int, BeforeValidator(_wrap(parse_size, "size")),
                  PlainSerializer(format_size, when_used="json")]
 Duration = Annotated[float, BeforeValidator(_wrap(parse_duration, "duration")),
                      PlainSerializer(format_duration, when_used="json")]
-Frequency = Annotated[int, BeforeValidator(_wrap(parse_frequency, "frequency"))]
+Cores = Annotated[float, PlainSerializer(lambda v: int(v) if float(v).is_integer() else v,
+                                         when_used="json")]
+def _format_frequency(hz: int) -> str | int:
+    for name, mult in (("GHz", 10**9), ("MHz", 10**6), ("kHz", 10**3)):
+        if hz and hz % mult == 0:
+            return f"{hz // mult}{name}"
+    return hz
+
+
+Frequency = Annotated[int, BeforeValidator(_wrap(parse_frequency, "frequency")),
+                      PlainSerializer(_format_frequency, when_used="json")]
 Millis = Annotated[int, BeforeValidator(_wrap(_ms, "duration"))]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

@@ -37,19 +37,23 @@ class Draft:
     def warn(self, path: str, message: str, hint: str = "") -> None:
         self.warnings.append(ConversionWarning(path=path, message=message, hint=hint))
 
-    def unused(self, path: str, obj: Any, handled: set[str], why: str = "") -> None:
+    def unused(self, path: str, obj: Any, handled: set[str], why: str = "",
+               hints: dict[str, str] | None = None) -> None:
         """Warn once per key of ``obj`` that the converter did not read."""
         if not isinstance(obj, dict):
             return
         for key in obj:
             if key not in handled:
                 self.warn(f"{path}.{key}" if path else str(key),
-                          f"not expressible in an ensemble; ignored{': ' + why if why else ''}")
+                          "not expressible in an ensemble; ignored",
+                          (hints or {}).get(str(key), why))
 
-    def unique(self, base: str) -> str:
+    def unique(self, base: str, *, node: bool = False) -> str:
+        """A free allocation name (a free node name with ``node=True``) from ``base``."""
+        taken = self.nodes if node else self.allocations
         name = safe_name(base)
         n, out = 2, name
-        while out in self.allocations or out in self.nodes:
+        while out in taken:
             out = f"{name}-{n}"
             n += 1
         return out

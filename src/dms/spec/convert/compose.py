@@ -21,6 +21,16 @@ from dms.spec.units import UnitError, parse_duration, parse_size
 
 __all__ = ["from_compose_data"]
 
+_HINTS = {
+    "volumes": "use allocation volumes, or inputs/outputs for data in storage (s3://...)",
+    "networks": "allocations on the ensemble subnet reach each other by dns_name",
+    "secrets": "put values in execution.environment or keys",
+    "configs": "use a provision script or bake the file into the image",
+    "env_file": "list the variables under execution.environment",
+    "build": "build and push the image, then set `image:`",
+    "expose": "expose ports with nodes.<name>.ports",
+    "labels": "use top-level metadata",
+}
 _HANDLED = {"image", "command", "entrypoint", "environment", "ports", "deploy", "depends_on",
             "working_dir", "healthcheck", "cpus", "mem_limit", "restart", "container_name",
             "hostname"}
@@ -32,8 +42,7 @@ def from_compose_data(data: dict[str, Any], file: str = "<compose>") -> Conversi
         raise ValidationError(f"{file}: no `services` mapping found",
                               hint="a Compose file lists its containers under `services:`")
     d = Draft(source="compose")
-    d.unused("", data, {"services", "version", "name"},
-             "define storage per allocation (volumes, inputs, outputs)")
+    d.unused("", data, {"services", "version", "name"}, hints=_HINTS)
     deps: dict[str, list[str]] = {}
     names: dict[str, str] = {}
     restarts: dict[str, bool] = {}
@@ -108,7 +117,7 @@ def _service(d: Draft, svc: dict[str, Any], path: str,
             alloc["healthcheck"] = hc
     if svc.get("restart") not in (None, "no", "always", "unless-stopped", "on-failure"):
         d.warn(f"{path}.restart", f"restart {svc['restart']!r} is not understood; ignored")
-    d.unused(path, svc, _HANDLED, "see src/dms/spec/README.md for what Compose keys map")
+    d.unused(path, svc, _HANDLED, hints=_HINTS)
     return alloc, node
 
 

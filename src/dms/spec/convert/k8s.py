@@ -87,7 +87,7 @@ def _object(d: Draft, doc: dict[str, Any], where: str) -> None:
     restart = pod.get("restartPolicy", "OnFailure" if task else "Always")
     if kind == "Pod" and restart in ("Never", "OnFailure"):
         task = True
-    node_name = d.unique(name)
+    node_name = d.unique(name, node=True)
     node: dict[str, Any] = {"allocations": []}
     if replicas != 1:
         if replicas < 1:

@@ -146,7 +146,7 @@ def _group(d: Draft, g: dict[str, Any], gpath: str, task_type: str,
         node.setdefault("ports", []).append(
             {"public": public, "private": private,
              "allocation": port_owner.get(label, allocs[0])})
-    d.nodes[d.unique(gname)] = node
+    d.nodes[d.unique(gname, node=True)] = node
     attempts = restart.get("attempts")
     if attempts is not None or restart.get("mode"):
         d.warn(f"{gpath}.restart", "restart attempts/interval/delay/mode cannot be expressed; "
