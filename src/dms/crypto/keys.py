@@ -13,12 +13,13 @@ from nacl import signing
 class VerifyKey:
     """An Ed25519 public key (32 raw bytes)."""
 
-    __slots__ = ("_vk",)
+    __slots__ = ("_did", "_vk")
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != 32:
             raise ValueError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
         self._vk = signing.VerifyKey(raw)
+        self._did: str | None = None
 
     @property
     def raw(self) -> bytes:
@@ -33,9 +34,11 @@ class VerifyKey:
 
     @property
     def did(self) -> str:
-        from dms.identity.did import did_from_public_key
+        if self._did is None:  # base58 costs ~50 us: compute once
+            from dms.identity.did import did_from_public_key
 
-        return did_from_public_key(self.raw)
+            self._did = did_from_public_key(self.raw)
+        return self._did
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, VerifyKey) and other.raw == self.raw
@@ -50,12 +53,13 @@ class VerifyKey:
 class SigningKey:
     """An Ed25519 private key. ``repr`` never shows key material."""
 
-    __slots__ = ("_sk",)
+    __slots__ = ("_pub", "_sk")
 
     def __init__(self, seed: bytes) -> None:
         if len(seed) != 32:
             raise ValueError(f"an Ed25519 seed is 32 bytes, got {len(seed)}")
         self._sk = signing.SigningKey(seed)
+        self._pub = VerifyKey(bytes(self._sk.verify_key))
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -67,7 +71,7 @@ class SigningKey:
 
     @property
     def public(self) -> VerifyKey:
-        return VerifyKey(bytes(self._sk.verify_key))
+        return self._pub
 
     @property
     def did(self) -> str:

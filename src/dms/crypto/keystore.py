@@ -78,7 +78,9 @@ def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> tuple[bytes
     return dk[:32], hashlib.sha256(b"dms-keystore-check\0" + dk[32:]).digest()
 
 
-def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+def _write_atomic(path: Path, data: bytes, mode: int = 0o600, *, exclusive: bool = False) -> None:
+    """Write ``data`` to a temp file beside ``path`` (fsynced, ``mode``) and move it in
+    place; with ``exclusive``, raise FileExistsError instead of replacing a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
@@ -86,7 +88,11 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            os.link(tmp, path)  # atomic create-if-absent
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -138,11 +144,11 @@ class Keystore:
             "cipher": {"name": "aes-256-gcm", "nonce": _b64e(nonce), "ciphertext": _b64e(ct)},
         }
         self._ensure_dir()
-        # O_EXCL-like guard: refuse if someone created it meanwhile
-        if path.exists():
+        try:
+            _write_atomic(path, json.dumps(doc, indent=2).encode(), exclusive=True)
+        except FileExistsError:  # created meanwhile by another process
             raise KeystoreError(f"key {name!r} already exists in {self.dir}",
-                                hint="pick another name, or load the existing key")
-        _write_atomic(path, json.dumps(doc, indent=2).encode())
+                                hint="pick another name, or load the existing key") from None
         return sk
 
     def _read(self, name: str) -> dict[str, Any]:
@@ -207,7 +213,12 @@ class Keystore:
     def get_or_create(self, name: str, passphrase: str) -> SigningKey:
         if self.exists(name):
             return self.load(name, passphrase)
-        return self.create(name, passphrase)
+        try:
+            return self.create(name, passphrase)
+        except KeystoreError:
+            if self.exists(name):  # another process created it first
+                return self.load(name, passphrase)
+            raise
 
     # -- public parts ------------------------------------------------------------------
     def public(self, name: str) -> VerifyKey:

@@ -75,6 +75,7 @@ def topic_capability(topic: str) -> Capability:
     return Capability(f"{TOPIC_SCHEME}:{normalize_path(topic)}", BROADCAST)
 
 
+@lru_cache(maxsize=1024)
 def requirements(ability: str, topic: str | None = None) -> tuple[Capability, ...]:
     """What an invocation of behavior ``ability`` (on ``topic``, for a broadcast) needs."""
     caps = [behavior_capability(ability)]
@@ -84,10 +85,10 @@ def requirements(ability: str, topic: str | None = None) -> tuple[Capability, ..
 
 
 def path_implies(parent: str, child: str) -> bool:
+    """Both normalized. True when ``parent`` is ``child`` or a whole-segment prefix."""
     if parent == "/" or parent == child:
         return True
-    return child.startswith(parent) and child[len(parent)] == "/" if len(child) > len(parent) \
-        else False
+    return len(child) > len(parent) and child.startswith(parent) and child[len(parent)] == "/"
 
 
 def _ability_implies(parent: str, child: str) -> bool:

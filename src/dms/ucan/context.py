@@ -13,11 +13,14 @@ provide  tokens granted to this context; attached (with their proofs) to outgoin
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,11 @@ class Anchor:
     exp: int | None = None
 
 
+@dataclass
+class _Change:
+    changed: bool = True
+
+
 def split_bundle(text: str) -> list[str]:
     """A token bundle as the CLI passes it: JWTs separated by commas or whitespace;
     the first is the token, the rest its proofs."""
@@ -80,8 +88,53 @@ class CapabilityContext:
         self._provide: list[Token] = []
         self._proofs: dict[str, Token] = {}
         self._revocations: dict[str, Revocation] = {}  # by (revoke + iss)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._policy: Policy | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._checked = 0.0
+        self.refresh_interval_s = 1.0
+
+    # -- sharing the file with other processes (daemon and CLI) ----------------------------
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Re-read the file if another process changed it (checked at most once per
+        ``refresh_interval_s`` unless ``force``). True if it was reloaded."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.refresh_interval_s:
+            return False
+        self._checked = now
+        stamp = self._file_stamp()
+        if stamp is None or stamp == self._stamp:
+            return False
+        with self._lock:
+            self._read()
+        return True
+
+    @contextmanager
+    def _mutate(self) -> Iterator[_Change]:
+        """Read-modify-write under an flock, so the daemon and the CLI never lose each
+        other's changes."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path.with_name(self.path.name + ".lock"),
+                         os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                stamp = self._file_stamp()
+                if stamp is not None and stamp != self._stamp:
+                    self._read()
+                change = _Change()
+                yield change
+                if change.changed or stamp is None:
+                    self._save()
+            finally:
+                os.close(fd)  # releases the flock
 
     # -- persistence ---------------------------------------------------------------------
     @classmethod
@@ -91,10 +144,13 @@ class CapabilityContext:
         if ctx.path.exists():
             ctx._read()
         else:
-            ctx._save()
+            with ctx._mutate():
+                pass
         return ctx
 
     def _read(self) -> None:
+        self._policy = None
+        self._stamp = self._file_stamp()
         try:
             doc = json.loads(self.path.read_bytes())
             if doc.get("version") != FORMAT_VERSION:
@@ -104,6 +160,7 @@ class CapabilityContext:
                     f"capability context {self.path} belongs to {doc.get('did')}, "
                     f"not to the key {self.did}",
                     hint="use the key this context was made with, or move the file away")
+            self._revocations = {}
             self._roots = [str(d) for d in doc.get("roots", [])]
             self._require = [_token_from(t) for t in doc.get("require", [])]
             self._provide = [_token_from(t) for t in doc.get("provide", [])]
@@ -131,15 +188,16 @@ class CapabilityContext:
         }
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write_atomic(self.path, json.dumps(doc, indent=1).encode())
+        self._stamp = self._file_stamp()
         self._policy = None
 
     # -- anchors -------------------------------------------------------------------------
     def add_root(self, did: str) -> None:
         public_key_from_did(did)
-        with self._lock:
-            if did not in self._roots:
+        with self._mutate() as ch:
+            ch.changed = did not in self._roots
+            if ch.changed:
                 self._roots.append(did)
-                self._save()
 
     def _add_token(self, kind: str, token: str, proofs: Sequence[str]) -> Token:
         toks = split_bundle(token) + [p for t in proofs for p in split_bundle(t)]
@@ -151,13 +209,12 @@ class CapabilityContext:
             raise ValidationError(
                 f"token {head.cid} is addressed to {head.aud}, not to this context ({self.did})",
                 hint="a provide anchor must be granted to this context's DID")
-        with self._lock:
+        with self._mutate():
             lst = self._require if kind == "require" else self._provide
             if all(t.cid != head.cid for t in lst):
                 lst.append(head)
             for p in parsed[1:]:
                 self._proofs[p.cid] = p
-            self._save()
         return head
 
     def add_require(self, token: str, proofs: Sequence[str] = ()) -> Token:
@@ -178,7 +235,8 @@ class CapabilityContext:
         """Remove a root DID, or a require/provide token given as JWT or CID."""
         if kind not in ANCHOR_KINDS:
             raise ValidationError(f"unknown anchor kind {kind!r}", hint="root, require or provide")
-        with self._lock:
+        with self._mutate() as ch:
+            ch.changed = False
             if kind == "root":
                 if value not in self._roots:
                     return False
@@ -189,7 +247,7 @@ class CapabilityContext:
                 if len(keep) == len(lst):
                     return False
                 lst[:] = keep
-            self._save()
+            ch.changed = True
         return True
 
     # -- issuing -------------------------------------------------------------------------
@@ -244,6 +302,7 @@ class CapabilityContext:
         """Tokens to attach to an invocation of ``ability`` sent to ``audience_did``: the
         provide anchors covering it, each with its proofs. Empty when none does (the
         callee may trust this context as a root)."""
+        self.refresh()
         now = time.time()
         store = self._store()
         out: dict[str, str] = {}
@@ -275,6 +334,7 @@ class CapabilityContext:
             needs = requirements(ability, topic)
         except ValidationError as exc:
             raise AuthError(exc.message, hint=exc.hint) from exc
+        self.refresh()
         authorize_chain(self.policy(), caller_did, needs, tokens,
                         time.time() if now is None else now, self._proofs or None)
 
@@ -290,12 +350,12 @@ class CapabilityContext:
         """Verify and persist a revocation; False if already known. AuthError if forged."""
         rev = record if isinstance(record, Revocation) else Revocation.from_dict(record)
         rev.verify()
-        with self._lock:
+        with self._mutate() as ch:
             k = rev.revoke + rev.iss
             if k in self._revocations:
+                ch.changed = False
                 return False
             self._revocations[k] = rev
-            self._save()
         return True
 
     def revocations(self) -> list[Revocation]:

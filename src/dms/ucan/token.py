@@ -212,20 +212,43 @@ class _LRU:
     def clear(self) -> None:
         self._d.clear()
 
+    def __len__(self) -> int:
+        return len(self._d)
 
-VERIFIED = _LRU(4096)
+
+VERIFIED = _LRU(4096)  # signature checked
+PARSED = _LRU(4096)    # parsed only
+
+
+def parse_cached(raw: str) -> Token:
+    """:func:`parse`, remembering recent tokens (verified or not)."""
+    tok = VERIFIED.get(raw) or PARSED.get(raw)
+    if tok is None:
+        tok = parse(raw)
+        PARSED.put(tok)
+    return tok
+
+
+def ensure_verified(tok: Token) -> bool:
+    """Check ``tok``'s signature once; verified tokens are remembered (bounded LRU)."""
+    if VERIFIED.get(tok.raw) is not None:
+        return True
+    if not verify_signature(tok):
+        return False
+    VERIFIED.put(tok)
+    return True
 
 
 def load_verified(raw: str) -> Token:
     """Parse ``raw`` and check its signature, once: a verified token is cached (LRU) so
     a repeated chain costs a dictionary lookup. Raises AuthError on a bad signature."""
+    raw = raw.strip()
     tok = VERIFIED.get(raw)
     if tok is not None:
         return tok
-    tok = parse(raw)
-    if not verify_signature(tok):
+    tok = parse_cached(raw)
+    if not ensure_verified(tok):
         raise AuthError(f"token {tok.cid} has a bad signature (issuer {tok.iss})",
                         hint="the token was forged or altered; ask its issuer for a new one",
                         details={"reason": "bad_signature", "cid": tok.cid})
-    VERIFIED.put(tok)
     return tok

@@ -14,18 +14,20 @@ outlive its proof, audience == issuer below, depth limits (global and per-token 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dms.errors import AuthError, ValidationError
 from dms.ucan.capability import Capability, covered_by
 from dms.ucan.cid import is_cid
-from dms.ucan.token import Token, load_verified
+from dms.ucan.token import Token, ensure_verified, load_verified, parse_cached
 
 __all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_SKEW_S", "Policy", "authorize_chain", "resolve_chain"]
 
 DEFAULT_MAX_DEPTH = 8
 DEFAULT_SKEW_S = 30.0
+MAX_TOKENS = 64   # tokens one invocation may present
+MAX_STEPS = 256   # links one proof search may visit (bounds crafted proof graphs)
 
 # most telling first: which failure the error reports when several chains fail
 _PRIORITY = ("revoked", "bad_signature", "expired", "not_yet_valid", "depth", "broadened",
@@ -48,14 +50,16 @@ class _Fail:
     message: str
 
 
-def _index(tokens: Iterable[str], fails: list[_Fail]) -> dict[str, Token]:
+def _index(tokens: Sequence[str], fails: list[_Fail]) -> dict[str, Token]:
+    """Parse (not verify: signatures are checked lazily, only on the links walked)."""
+    if len(tokens) > MAX_TOKENS:
+        raise AuthError(f"{len(tokens)} tokens presented, more than the limit of {MAX_TOKENS}",
+                        hint="attach only the chains the invocation needs",
+                        details={"reason": "malformed"})
     out: dict[str, Token] = {}
     for raw in tokens:
         try:
-            tok = load_verified(raw)
-        except AuthError as exc:
-            fails.append(_Fail("bad_signature", exc.message))
-            continue
+            tok = parse_cached(raw)
         except ValidationError as exc:
             fails.append(_Fail("malformed", exc.message))
             continue
@@ -67,6 +71,8 @@ class _Walker:
     def __init__(self, policy: Policy, bundle: Mapping[str, Token], now: float,
                  fails: list[_Fail]) -> None:
         self.p, self.bundle, self.now, self.fails = policy, bundle, now, fails
+        self.memo: dict[tuple[str, int], frozenset[str] | None] = {}
+        self.steps = 0
 
     def fail(self, reason: str, message: str) -> None:
         self.fails.append(_Fail(reason, message))
@@ -74,9 +80,7 @@ class _Walker:
     def resolve(self, ref: str) -> Token | None:
         if "." in ref:  # an inline JWT proof (UCAN 0.8 / @ucans/ucans style)
             try:
-                return load_verified(ref)
-            except AuthError as exc:
-                self.fail("bad_signature", exc.message)
+                return parse_cached(ref)
             except ValidationError as exc:
                 self.fail("malformed", exc.message)
             return None
@@ -89,6 +93,19 @@ class _Walker:
     def prove(self, tok: Token, need: Capability, below: int,
               stack: frozenset[str]) -> frozenset[str] | None:
         """Upstream issuers of a valid chain from ``tok`` to a root, or None."""
+        key = (tok.cid, below)
+        if key in self.memo:  # a DAG of proofs is walked once per (token, depth)
+            return self.memo[key]
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            self.fail("depth", f"proof search gave up after {MAX_STEPS} links")
+            return None
+        res = self._prove(tok, need, below, stack)
+        self.memo[key] = res
+        return res
+
+    def _prove(self, tok: Token, need: Capability, below: int,
+               stack: frozenset[str]) -> frozenset[str] | None:
         if below + 1 > self.p.max_depth:
             self.fail("depth", f"chain is longer than the limit of {self.p.max_depth} tokens")
             return None
@@ -106,6 +123,9 @@ class _Walker:
         if not covered_by(need, tok.caps):
             self.fail("broadened" if below else "missing",
                       f"token {tok.cid} from {tok.iss} does not grant {need.label}")
+            return None
+        if not ensure_verified(tok):
+            self.fail("bad_signature", f"token {tok.cid} has a bad signature (issuer {tok.iss})")
             return None
         ups: frozenset[str] | None = None
         if tok.iss in self.p.roots:

@@ -264,3 +264,46 @@ def test_bundle_add(node, alice, bob) -> None:  # type: ignore[no-untyped-def]
     bob.add_provide(",".join(alice.chain(t)))
     node.authorize(bob.did, "/x/y", bob.proofs_for(node.did, "/x/y"))
     assert topic_capability("/t") not in bob.list_anchors()[-1].abilities
+
+
+def test_two_processes_share_the_file(node, alice, bob) -> None:  # type: ignore[no-untyped-def]
+    other = CapabilityContext.load(node.path, node.key)  # e.g. the CLI beside the daemon
+    other.add_root(alice.did)
+    node.add_root(bob.did)  # read-modify-write: alice's root survives
+    node.refresh(force=True)
+    other.refresh(force=True)
+    for ctx in (node, other):
+        ctx.authorize(alice.did, "/x", [])
+        ctx.authorize(bob.did, "/x", [])
+    tok = node.grant(alice.did, ["/"])
+    other.apply_revocation(node.revoke(tok).to_dict())
+    assert node.refresh(force=True) is False  # nothing new since its own write
+    other.authorize(alice.did, "/x", [tok])  # alice is still a root there
+    node.remove_anchor("root", alice.did)
+    other.refresh(force=True)
+    with pytest.raises(AuthError) as ei:
+        other.authorize(alice.did, "/x", [tok])
+    assert _reason(ei) == "revoked"
+
+
+def test_too_many_tokens(node, alice) -> None:  # type: ignore[no-untyped-def]
+    toks = [node.grant(alice.did, ["/a"]) for _ in range(65)]
+    with pytest.raises(AuthError, match="more than the limit"):
+        node.authorize(alice.did, "/a", toks)
+
+
+def test_wide_proof_graph_is_walked_once(make_ctx) -> None:  # type: ignore[no-untyped-def]
+    # each level references every token of the level above: 4^6 paths, 24 tokens
+    keys = [SigningKey.generate() for _ in range(7)]
+    root = make_ctx("root", keys[0])
+    levels: list[list[str]] = [[issue(keys[0], keys[1].did, [behavior_capability("/")])
+                                for _ in range(4)]]
+    for i in range(1, 6):
+        levels.append([issue(keys[i], keys[i + 1].did, [behavior_capability("/a")],
+                             proofs=levels[-1]) for _ in range(4)])
+    # the root grants only /a/b... no: the top grants /, every lower link /a; ask for /z
+    toks = [t for lvl in levels for t in lvl]
+    with pytest.raises(AuthError) as ei:
+        root.authorize(keys[6].did, "/z", toks)
+    assert _reason(ei) == "missing"
+    root.authorize(keys[6].did, "/a/b", toks)
