@@ -81,3 +81,31 @@ class CountingRunner:
                  probe: Any) -> BenchmarkResult:
         self.calls += 1
         return fake_result(hw)
+
+
+class _SlowCollection:
+    def __init__(self, inner: Any, delay: float) -> None:
+        self._inner, self._delay = inner, delay
+        self.name = inner.name
+
+    def query(self, *a: Any, **k: Any) -> Any:
+        out = self._inner.query(*a, **k)
+        time.sleep(self._delay)  # widen the check-then-write window, as real I/O does
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class SlowStore:
+    """Wraps a store so every collection query takes ``delay`` seconds longer: without a
+    working transaction, racing check-and-set callers then reliably interleave."""
+
+    def __init__(self, inner: Any, delay: float = 0.002) -> None:
+        self._inner, self._delay = inner, delay
+
+    def collection(self, name: str) -> Any:
+        return _SlowCollection(self._inner.collection(name), self._delay)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
