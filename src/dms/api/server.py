@@ -15,7 +15,7 @@ log = logging.getLogger("dms.api")
 
 
 async def serve_api(app: Any, host: str, port: int, *, shutdown: trio.Event,
-                    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+                    task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     """Serve until ``shutdown`` is set; ``task_status.started(port)`` once listening."""
     cfg = HyperConfig()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
@@ -23,7 +23,7 @@ async def serve_api(app: Any, host: str, port: int, *, shutdown: trio.Event,
     cfg.errorlog = logging.getLogger("hypercorn.error")
     cfg.graceful_timeout = 2.0
 
-    async def started_port(*, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+    async def started_port(*, task_status: Any = trio.TASK_STATUS_IGNORED
                            ) -> None:
         await hyper_serve(app, cfg, shutdown_trigger=shutdown.wait, task_status=task_status)
 

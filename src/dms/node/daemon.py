@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -36,7 +37,7 @@ log = logging.getLogger("dms.daemon")
 
 async def run_daemon(home: Path, config: Config, passphrase: str, *,
                      on_ready: Callable[[int], None] | None = None,
-                     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+                     task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
     t0 = time.monotonic()
     with HomeLock(home):
         node = Node(home, config)

@@ -52,7 +52,7 @@ class Node:
         self.store = open_store(resolve_in_home(self.home, store_path) if store_path else None)
         resolve_in_home(self.home, self.config.daemon.work_dir).mkdir(parents=True, exist_ok=True)
 
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         await self._stop.wait()
 

@@ -1,0 +1,242 @@
+"""One Allocation: a workload a provider runs for an ensemble, with its own key.
+
+    pending ──start──▶ starting ──▶ running ──exit 0──▶ completed
+                                       │  └──exit≠0 / oom / timeout──▶ failed
+                                       └──stop──▶ stopped
+    (any ending) ──▶ resources released, final status (+ output tail) sent to the orchestrator
+
+Each allocation is an actor of its own (key generated at creation, inbox
+``alloc/<id>``) so it can be addressed directly; its record lives in the store
+collection ``allocations`` and survives restarts.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from dms.crypto.keys import SigningKey
+from dms.errors import DMSError, ExecutorError, ValidationError
+from dms.executor.contract import Executor, ExitStatus, Handle, LogLine, WorkloadSpec
+from dms.store.contract import Store
+
+log = logging.getLogger("dms.allocation")
+
+COLLECTION = "allocations"
+OUTPUT_TAIL = 64 * 1024
+
+PENDING, STARTING, RUNNING = "pending", "starting", "running"
+COMPLETED, FAILED, STOPPED = "completed", "failed", "stopped"
+ENDED = frozenset({COMPLETED, FAILED, STOPPED})
+
+
+@dataclass
+class AllocationRecord:
+    id: str                 # "<ensemble>/<allocation name>"
+    ensemble_id: str
+    name: str
+    node: str               # ensemble node name
+    type: str               # task | service
+    executor: str
+    status: str = PENDING
+    exit_code: int | None = None
+    reason: str | None = None
+    handle: dict[str, Any] | None = None
+    did: str | None = None
+    created: float = 0.0
+    updated: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AllocationRecord:
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
+
+def workload_to_dict(spec: WorkloadSpec) -> dict[str, Any]:
+    """WorkloadSpec -> JSON (paths as strings, tuples as lists)."""
+    d: dict[str, Any] = {}
+    for k, v in vars(spec).items():
+        if isinstance(v, Path):
+            v = str(v)
+        elif k == "limits":
+            v = {"cpus": v.cpus, "memory_bytes": v.memory_bytes, "pids": v.pids,
+                 "disk_bytes": v.disk_bytes,
+                 "gpus": [{"vendor": g.vendor, "index": g.index} for g in v.gpus]}
+        elif isinstance(v, tuple):
+            v = [list(x) if isinstance(x, tuple) else x for x in v]
+        d[k] = v
+    return d
+
+
+def workload_from_dict(d: dict[str, Any]) -> WorkloadSpec:
+    from dms.executor.contract import GPURequest, Limits
+
+    try:
+        lim = d.get("limits") or {}
+        limits = Limits(cpus=lim.get("cpus"), memory_bytes=lim.get("memory_bytes"),
+                        pids=lim.get("pids"), disk_bytes=lim.get("disk_bytes"),
+                        gpus=tuple(GPURequest(**g) for g in lim.get("gpus") or ()))
+        path = lambda k: Path(d[k]) if d.get(k) else None  # noqa: E731
+        return WorkloadSpec(
+            id=str(d["id"]), executor=str(d["executor"]), image=d.get("image"),
+            cmd=tuple(d.get("cmd") or ()),
+            entrypoint=tuple(d["entrypoint"]) if d.get("entrypoint") is not None else None,
+            env=dict(d.get("env") or {}), working_dir=d.get("working_dir"),
+            kernel=path("kernel"), rootfs=path("rootfs"), initrd=path("initrd"),
+            kernel_args=d.get("kernel_args") or "", module=path("module"), limits=limits,
+            network=bool(d.get("network")), read_only_root=bool(d.get("read_only_root", True)),
+            deadline_s=d.get("deadline_s"),
+            ports=tuple((int(a), int(b)) for a, b in d.get("ports") or ()),
+            labels=dict(d.get("labels") or {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"malformed workload spec: {exc}") from exc
+
+
+Notify = Callable[[AllocationRecord, dict[str, Any]], Awaitable[None]]
+
+
+class AllocationRuntime:
+    """Runs one workload on its executor and reports its life to ``notify``."""
+
+    def __init__(self, record: AllocationRecord, spec: WorkloadSpec, executor: Executor,
+                 store: Store, work_dir: Path, *, notify: Notify,
+                 on_end: Callable[[AllocationRecord], None],
+                 module_bytes: bytes | None = None) -> None:
+        self.record = record
+        self.key = SigningKey.generate()
+        record.did = self.key.did
+        self.executor = executor
+        self.store = store
+        self.dir = work_dir / record.id.replace("/", "_")
+        self.notify = notify
+        self.on_end = on_end
+        self.handle: Handle | None = None
+        self.output: list[LogLine] = []
+        self._ended = trio.Event()
+        self._logs_done = trio.Event()
+        self._stop_requested = False
+        self.dir.mkdir(parents=True, exist_ok=True)
+        results = self.dir / "results"
+        results.mkdir(exist_ok=True)
+        if module_bytes is not None:
+            mod = self.dir / "module.wasm"
+            mod.write_bytes(module_bytes)
+            spec = replace(spec, module=mod)
+        self.spec = replace(spec, id=record.id.replace("/", "_"), results_dir=results,
+                            labels={**spec.labels, "dms.ensemble": record.ensemble_id,
+                                    "dms.allocation": record.name})
+        self._save()
+
+    # -- persistence -----------------------------------------------------------------
+    def _save(self) -> None:
+        self.record.updated = time.time()
+        self.store.collection(COLLECTION).put(self.record.id, self.record.to_dict())
+
+    async def _set(self, status: str, **extra: Any) -> None:
+        self.record.status = status
+        for k, v in extra.items():
+            setattr(self.record, k, v)
+        self._save()
+        info: dict[str, Any] = {}
+        if status in ENDED:
+            info["output"] = self.output_text()
+            info["results"] = self.results()
+        try:
+            await self.notify(self.record, info)
+        except DMSError as exc:
+            log.warning("could not report %s of %s: %s", status, self.record.id, exc)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._set(STARTING)
+            try:
+                self.handle = await self.executor.start(self.spec)
+            except DMSError as exc:
+                await self._set(FAILED, reason=f"could not start: {exc.message}")
+                return
+            self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref}
+            await self._set(RUNNING)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._pump_logs)
+                status = await self.executor.wait(self.handle)
+                # let the log pump drain what the workload wrote last
+                with trio.move_on_after(2):
+                    await self._logs_done.wait()
+                nursery.cancel_scope.cancel()
+            await self._finish(status)
+        except Exception as exc:
+            log.exception("allocation %s crashed", self.record.id)
+            await self._set(FAILED, reason=f"internal error: {exc}")
+        finally:
+            self._ended.set()
+            self.on_end(self.record)
+
+    async def _pump_logs(self) -> None:
+        assert self.handle is not None
+        try:
+            async for line in self.executor.logs(self.handle, follow=True):
+                self.output.append(line)
+        except DMSError as exc:
+            log.debug("log stream of %s ended: %s", self.record.id, exc)
+        finally:
+            self._logs_done.set()
+
+    async def _finish(self, st: ExitStatus) -> None:
+        if st.cancelled or self._stop_requested:
+            await self._set(STOPPED, exit_code=st.exit_code, reason="stopped on request")
+        elif st.ok:
+            await self._set(COMPLETED, exit_code=0)
+        else:
+            why = ("out of memory" if st.oom_killed else "deadline exceeded" if st.timed_out
+                   else "lost by the executor" if st.lost else st.error
+                   or f"exited with code {st.exit_code}")
+            await self._set(FAILED, exit_code=st.exit_code, reason=why)
+
+    async def stop(self) -> None:
+        self._stop_requested = True
+        if self.handle is not None and self.record.status not in ENDED:
+            await self.executor.cancel(self.handle)
+
+    async def wait_ended(self) -> None:
+        await self._ended.wait()
+
+    async def remove(self) -> None:
+        if self.handle is not None:
+            try:
+                await self.executor.remove(self.handle)
+            except ExecutorError as exc:
+                log.debug("remove %s: %s", self.record.id, exc)
+
+    # -- views -------------------------------------------------------------------------
+    def output_text(self, limit: int = OUTPUT_TAIL) -> dict[str, str]:
+        out: dict[str, bytearray] = {}
+        for line in self.output:
+            out.setdefault(line.stream, bytearray()).extend(line.data)
+        return {k: bytes(v[-limit:]).decode(errors="replace") for k, v in out.items()}
+
+    def results(self, limit: int = 1024 * 1024) -> dict[str, str]:
+        """Files the workload left in its results dir (base64), up to ``limit`` bytes in all."""
+        base = self.dir / "results"
+        files: dict[str, str] = {}
+        used = 0
+        for p in sorted(base.rglob("*")):
+            if p.is_file():
+                data = p.read_bytes()
+                if used + len(data) > limit:
+                    break
+                used += len(data)
+                files[str(p.relative_to(base))] = base64.b64encode(data).decode()
+        return files
+
+    def status(self) -> dict[str, Any]:
+        return self.record.to_dict()

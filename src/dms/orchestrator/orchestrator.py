@@ -1,0 +1,454 @@
+"""The orchestrator: the I/O shell around selection, on the deploying node.
+
+    deploy(ensemble) ─▶ Preparing   lower() the ensemble to a plan
+                     ─▶ Generating  bid request on /nunet/deployment (+ direct to pinned
+                                     peers); stop when every peer answered or the bid
+                                     window closes
+                     ─▶ Committing  select(); commit on each chosen peer (reserve with expiry)
+                     ─▶ Provisioning allocate on each; allocation actors start
+                     ─▶ Running     updates flow back; tasks end -> Completed / Failed
+    any failure before Running: revert what was reserved, exclude the peer, try again
+    until the deployment deadline.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from dms.actor.dispatcher import Message
+from dms.actor.wire import ROOT_INBOX, Handle
+from dms.allocation.runtime import ENDED, workload_to_dict
+from dms.errors import DMSError, NotFound, ValidationError, find_dms_error
+from dms.orchestrator import deployments as dep
+from dms.orchestrator import wire
+from dms.orchestrator.select import (
+    Bid,
+    Decline,
+    EdgeConstraint,
+    NoPlacement,
+    Placement,
+    select,
+)
+
+log = logging.getLogger("dms.orchestrator")
+
+GRANT_S = 7 * 86400.0  # how long a provider may report updates of a deployment
+
+
+@dataclass(frozen=True)
+class OrchestratorSettings:
+    bid_window_s: float = 1.0         # longest wait for bids (shorter when all peers answered)
+    commit_expiry_s: float = 15.0     # how long a provider holds a commitment without allocate
+    call_timeout_s: float = 10.0
+    deadline_s: float = 60.0          # default deployment deadline
+    retry_pause_s: float = 0.5
+
+
+class Orchestrator:
+    def __init__(self, *, actor: Any, network: Any, capctx: Any, store: Any,
+                 settings: OrchestratorSettings | None = None,
+                 local_provider: Any = None,
+                 did_of_peer: Callable[[str], str] | None = None) -> None:
+        self.actor = actor
+        self.network = network
+        self.capctx = capctx
+        self.records = dep.Deployments(store)
+        self.settings = settings or OrchestratorSettings()
+        self.local_provider = local_provider
+        self.did_of_peer = did_of_peer
+        self._nursery: trio.Nursery | None = None
+        self._changed: dict[str, trio.Event] = {}
+        self._providers: dict[str, dict[str, str]] = {}  # ensemble -> {did: node name}
+
+    def register(self) -> None:
+        self.actor.register(wire.UPDATE, self.on_update)
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        for d in self.records.find(limit=None):
+            if d["status"] not in dep.FINAL and d["status"] != dep.RUNNING:
+                self.records.event(d, "the orchestrating node restarted during deployment",
+                                   dep.FAILED)
+            elif d["status"] == dep.RUNNING:
+                for name, peers in (d.get("nodes") or {}).items():
+                    self._providers.setdefault(d["id"], {})[peers["did"]] = name
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            await trio.sleep_forever()
+
+    # -- public operations ---------------------------------------------------------------
+    def new(self, ensemble_yaml: str, *, timeout: float | None = None, queue: bool = False
+            ) -> dict[str, Any]:
+        from dms.spec import loads_ensemble, lower
+
+        ensemble = loads_ensemble(ensemble_yaml, "ensemble")  # raises with every error
+        plan = lower(ensemble)
+        eid = secrets.token_hex(8)
+        doc = self.records.create(eid, ensemble_yaml, {"queue": queue,
+                                                        "deadline": time.time() + (timeout or self.settings.deadline_s)})
+        assert self._nursery is not None, "orchestrator not serving"
+        self._nursery.start_soon(self._deploy, eid, plan)
+        return doc
+
+    async def wait(self, eid: str, statuses: frozenset[str] = dep.FINAL | {dep.RUNNING},
+                   within: float = 60.0) -> dict[str, Any]:
+        """The record once its status is one of ``statuses`` (or as it is after ``within`` s)."""
+        with trio.move_on_after(within):
+            while True:
+                doc = self.records.get(eid)
+                if doc["status"] in statuses:
+                    return doc
+                await self._event(eid).wait()
+        return self.records.get(eid)
+
+    def _event(self, eid: str) -> trio.Event:
+        ev = self._changed.get(eid)
+        if ev is None or ev.is_set():
+            ev = self._changed[eid] = trio.Event()
+        return ev
+
+    def _touch(self, eid: str) -> None:
+        ev = self._changed.pop(eid, None)
+        if ev is not None:
+            ev.set()
+
+    def _event_and_touch(self, doc_or_id: dict[str, Any] | str, msg: str,
+                         status: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Reload the record, apply ``fields``, append an event; never writes a stale copy."""
+        eid = doc_or_id if isinstance(doc_or_id, str) else doc_or_id["id"]
+        doc = self.records.get(eid)
+        doc.update(fields)
+        self.records.event(doc, msg, status)
+        log.info("deployment %s: %s%s", eid, f"[{status}] " if status else "", msg)
+        self._touch(eid)
+        return doc
+
+    async def shutdown(self, eid: str) -> dict[str, Any]:
+        doc = self.records.get(eid)
+        eid = doc["id"]
+        for a in (doc.get("allocations") or {}).values():
+            if a.get("status") in ENDED:
+                continue
+            node = doc["nodes"].get(a["node"])
+            if not node:
+                continue
+            try:
+                st = await self.actor.invoke(self._handle(node), wire.ALLOC_STOP,
+                                             {"allocation": a["id"]},
+                                             timeout=self.settings.call_timeout_s + 10)
+                a.update(status=st.get("status", "stopped"), exit_code=st.get("exit_code"))
+            except DMSError as exc:
+                a.update(status="stopped", reason=f"stop failed: {exc.message}")
+        fresh = self.records.get(eid)
+        for name, a in (doc.get("allocations") or {}).items():
+            fresh["allocations"].setdefault(name, {}).update(
+                {k: a[k] for k in ("status", "exit_code", "reason") if k in a})
+        self.records.put(fresh)
+        return self._event_and_touch(eid, "shut down on request", dep.STOPPED
+                                     if fresh["status"] not in (dep.COMPLETED, dep.FAILED) else None)
+
+    async def logs(self, eid: str, allocation: str | None = None) -> dict[str, Any]:
+        doc = self.records.get(eid)
+        out = {}
+        for name, a in (doc.get("allocations") or {}).items():
+            if allocation and name != allocation:
+                continue
+            if a.get("status") in ENDED:
+                out[name] = a.get("output") or {}
+                continue
+            node = doc["nodes"].get(a.get("node", ""))
+            try:
+                live = await self.actor.invoke(self._handle(node), wire.ALLOC_LOGS,
+                                               {"allocation": a["id"]},
+                                               timeout=self.settings.call_timeout_s)
+                out[name] = live.get("output") or {}
+            except (DMSError, TypeError) as exc:
+                out[name] = a.get("output") or {"error": str(exc)}
+        if allocation and allocation not in out:
+            raise NotFound(f"no allocation {allocation!r} in deployment {doc['id']}",
+                           hint=f"allocations: {', '.join(doc.get('allocations') or {}) or 'none'}")
+        return out
+
+    # -- the flow ----------------------------------------------------------------------
+    def _handle(self, node: dict[str, str]) -> Handle:
+        return Handle(node["did"], node["peer_id"], ROOT_INBOX)
+
+    async def _deploy(self, eid: str, plan: Any) -> None:
+        doc = self.records.get(eid)
+        try:
+            await self._deploy_inner(doc, plan)
+        except Exception as exc:  # a bug must still end the deployment visibly
+            found = find_dms_error(exc)
+            if found is None:
+                log.exception("deployment %s crashed", eid)
+                found = DMSError(f"internal error: {exc}", hint="see the node log")
+            self._event_and_touch(eid, found.message, dep.FAILED, error=found.to_dict())
+
+    def _request(self, eid: str, plan: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        nodes, reqs = {}, {}
+        for name, np in plan.nodes.items():
+            req = wire.requirements_from_plan(np)
+            reqs[name] = req
+            nodes[name] = {"requirements": wire.requirements_to_dict(req),
+                           "ports": [{"public": p.public, "private": p.private} for p in np.ports],
+                           "peer": np.peer}
+        return {"ensemble_id": eid, "request_id": secrets.token_hex(8), "nodes": nodes}, reqs
+
+    async def _collect(self, request: dict[str, Any], plan: Any) -> tuple[list[Bid], list[Decline]]:
+        bids: list[Bid] = []
+        declines: list[Decline] = []
+
+        def take(ans: Any) -> None:
+            if not isinstance(ans, dict):
+                return
+            for b in ans.get("bids") or ():
+                try:
+                    bids.append(Bid.from_dict(b))
+                except (KeyError, TypeError, ValueError):
+                    continue
+            for d in ans.get("declines") or ():
+                declines.append(Decline(d.get("node", "?"), d.get("peer_id", "?"),
+                                        tuple(d.get("reasons") or ())))
+
+        peers = len(self.network.connected_peers()) if self.network else 0
+        pinned = {np.peer for np in plan.nodes.values() if np.peer}
+        async with trio.open_nursery() as nursery:
+            for peer in pinned:
+                if peer == getattr(self.network, "peer_id", None) or self.did_of_peer is None:
+                    continue
+
+                async def direct(peer: str = peer) -> None:
+                    try:
+                        h = Handle(self.did_of_peer(peer), peer, ROOT_INBOX)  # type: ignore[misc]
+                        take(await self.actor.invoke(h, wire.REQUEST, request,
+                                                     timeout=self.settings.bid_window_s + 2))
+                    except DMSError as exc:
+                        declines.extend(Decline(n, peer, (f"unreachable: {exc.message}",))
+                                        for n, np in plan.nodes.items() if np.peer == peer)
+                nursery.start_soon(direct)
+            if peers:
+                replies = await self.actor.broadcast_collect(
+                    wire.TOPIC, wire.REQUEST, request, window=self.settings.bid_window_s,
+                    limit=peers)
+                for r in replies:
+                    if r.error is None:
+                        take(r.result)
+        if self.local_provider is not None:
+            take(await self.local_provider.on_request_local(request))
+        # one bid per (node, peer): pinned answers may repeat broadcast ones
+        uniq = {(b.node, b.peer_id): b for b in bids}
+        return list(uniq.values()), declines
+
+    async def _deploy_inner(self, doc: dict[str, Any], plan: Any) -> None:
+        eid = doc["id"]  # from here on, always reload by id: updates arrive concurrently
+        deadline = float(self.records.get(eid)["deadline"])
+        request, reqs = self._request(eid, plan)
+        pins = {n: np.peer for n, np in plan.nodes.items() if np.peer}
+        edges = [EdgeConstraint(e.s, e.t, e.rtt) for e in plan.edge_constraints]
+        items = self._items(plan)  # read modules once, before any reservation
+        excluded: set[str] = set()
+        attempt = 0
+        while True:
+            attempt += 1
+            self._event_and_touch(eid, f"requesting bids (attempt {attempt})", dep.GENERATING)
+            request["request_id"] = secrets.token_hex(8)
+            bids, declines = await self._collect(request, plan)
+            rtts = await self._measure_rtts(bids, edges) if edges else {}
+            placement = select(reqs, bids, now=time.time(), exclude=frozenset(excluded),
+                               pins=pins, edges=edges, declines=declines, rtt=_oracle(rtts))
+            if isinstance(placement, NoPlacement):
+                if self.records.get(eid).get("queue") and time.time() + self.settings.retry_pause_s < deadline:
+                    self._event_and_touch(eid, "waiting for capacity: " + placement.message())
+                    await trio.sleep(self.settings.retry_pause_s)
+                    continue
+                raise DMSError(placement.message(), code="no_eligible_node",
+                               hint="onboard more resources, relax the ensemble's requirements, "
+                                    "or pass --queue to wait for capacity until the deadline",
+                               details={"reasons": {k: list(v) for k, v in placement.reasons.items()}})
+            failed = await self._commit_and_allocate(eid, plan, placement, items)
+            if failed is None:
+                return
+            excluded.add(failed)
+            if time.time() + self.settings.retry_pause_s >= deadline:
+                raise DMSError(f"deployment deadline passed after {attempt} attempts",
+                               code="deadline", hint="raise --timeout or add capacity")
+            await trio.sleep(min(self.settings.retry_pause_s, 0.1))
+
+    async def _measure_rtts(self, bids: list[Bid], edges: list[EdgeConstraint]
+                            ) -> dict[frozenset[str], float]:
+        """RTT between candidate peers, measured by one of them (`.../constraint/edge`)."""
+        peers = sorted({(b.peer_id, b.did) for b in bids})
+        out: dict[frozenset[str], float] = {}
+        async with trio.open_nursery() as nursery:
+            for i, (pa, da) in enumerate(peers):
+                for pb, _ in peers[i + 1:]:
+                    async def measure(pa: str = pa, da: str = da, pb: str = pb) -> None:
+                        try:
+                            r = await self.actor.invoke(Handle(da, pa, ROOT_INBOX), wire.EDGE,
+                                                        {"peer": pb}, timeout=5)
+                            out[frozenset((pa, pb))] = float(r["rtt_ms"])
+                        except (DMSError, KeyError, TypeError, ValueError):
+                            pass
+                    nursery.start_soon(measure)
+        return out
+
+    def _items(self, plan: Any) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name, np in plan.nodes.items():
+            for aname in np.allocations:
+                ap = plan.allocations[aname]
+                item = {"name": aname, "type": ap.type, "workload": workload_to_dict(ap.workload)}
+                if ap.workload.module is not None:
+                    item["module_b64"] = _read_module(ap.workload.module)
+                out.setdefault(name, []).append(item)
+        return out
+
+    async def _commit_and_allocate(self, eid: str, plan: Any, placement: Placement,
+                                   items: dict[str, list[dict[str, Any]]]) -> str | None:
+        """None on success, else the peer id to exclude next time (after reverting)."""
+        doc = self.records.get(eid)
+        chosen = {n: {"peer_id": b.peer_id, "did": b.did} for n, b in placement.assignment.items()}
+        self._event_and_touch(eid, "committing on " + ", ".join(
+            f"{n} -> {c['peer_id'][-8:]}" for n, c in sorted(chosen.items())), dep.COMMITTING)
+        committed: list[str] = []
+        failure: list[tuple[str, DMSError]] = []
+
+        async def commit(name: str, bid: Bid) -> None:
+            grant = self.capctx.grant(bid.did, [wire.UPDATE], expiry_s=GRANT_S)
+            need = wire.requirements_to_dict(wire.requirements_from_plan(plan.nodes[name]))
+            try:
+                await self.actor.invoke(self._handle(chosen[name]), wire.COMMIT,
+                                        {"ensemble_id": eid, "node": name,
+                                         "resources": need["resources"],
+                                         "expiry_s": self.settings.commit_expiry_s,
+                                         "grant": grant}, timeout=self.settings.call_timeout_s)
+                committed.append(name)
+            except DMSError as exc:
+                failure.append((name, exc))
+
+        async with trio.open_nursery() as nursery:
+            for name, bid in placement.assignment.items():
+                nursery.start_soon(commit, name, bid)
+        if failure:
+            await self._revert(eid, {n: chosen[n] for n in committed})
+            name, exc = failure[0]
+            self._event_and_touch(eid, f"commit of {name} on {chosen[name]['peer_id'][-8:]} "
+                                       f"failed: {exc.message}; reverting and retrying")
+            return chosen[name]["peer_id"]
+
+        self._providers[eid] = {c["did"]: n for n, c in chosen.items()}
+        self._event_and_touch(eid, "allocating", dep.PROVISIONING, nodes=chosen)
+        allocs: dict[str, Any] = {}
+
+        async def allocate(name: str) -> None:
+            try:
+                r = await self.actor.invoke(self._handle(chosen[name]), wire.ALLOCATE,
+                                            {"ensemble_id": eid, "node": name,
+                                             "allocations": items[name]},
+                                            timeout=self.settings.call_timeout_s)
+                for aname, info in (r.get("allocations") or {}).items():
+                    allocs[aname] = {**info, "node": name, "status": "pending"}
+            except DMSError as exc:
+                failure.append((name, exc))
+
+        async with trio.open_nursery() as nursery:
+            for name in placement.assignment:
+                nursery.start_soon(allocate, name)
+        doc = self.records.get(eid)
+        for aname, info in allocs.items():
+            # an update may already have arrived: keep the newer status
+            doc["allocations"].setdefault(aname, {}).update(
+                {k: v for k, v in info.items() if k != "status" or aname not in doc["allocations"]})
+        self.records.put(doc)
+        if failure:
+            await self._revert(eid, chosen)
+            name, exc = failure[0]
+            self._providers.pop(eid, None)
+            self._event_and_touch(eid, f"allocate of {name} failed: {exc.message}; reverting",
+                                  allocations={})
+            return chosen[name]["peer_id"]
+        doc = self._event_and_touch(eid, "allocations started", dep.RUNNING)
+        self._maybe_finish(doc)
+        return None
+
+    async def _revert(self, eid: str, nodes: dict[str, dict[str, str]]) -> None:
+        async with trio.open_nursery() as nursery:
+            for name, c in nodes.items():
+                async def revert(name: str = name, c: dict[str, str] = c) -> None:
+                    try:
+                        await self.actor.invoke(self._handle(c), wire.REVERT,
+                                                {"ensemble_id": eid, "node": name}, timeout=5)
+                    except DMSError as exc:
+                        log.info("revert of %s on %s: %s (its commitment will expire)",
+                                 name, c["peer_id"], exc.message)
+                nursery.start_soon(revert)
+
+    # -- updates from providers ----------------------------------------------------------
+    async def on_update(self, msg: Message) -> Any:
+        p = msg.payload if isinstance(msg.payload, dict) else {}
+        rec = p.get("allocation")
+        if not isinstance(rec, dict) or "ensemble_id" not in rec:
+            raise ValidationError("update needs an 'allocation' record")
+        eid = rec["ensemble_id"]
+        providers = self._providers.get(eid, {})
+        if msg.sender.did not in providers:
+            raise DMSError(f"{msg.sender.did} is not a provider of deployment {eid}",
+                           code="unauthorized", hint="only the chosen providers report updates")
+        doc = self.records.get(eid)
+        a = doc["allocations"].setdefault(rec["name"], {"node": rec.get("node")})
+        a.update(id=rec["id"], node=rec.get("node"), status=rec["status"],
+                 exit_code=rec.get("exit_code"), reason=rec.get("reason"), did=rec.get("did"))
+        if "output" in p:
+            a["output"] = p["output"]
+        if "results" in p:
+            a["results"] = p["results"]
+        self.records.put(doc)
+        doc = self._event_and_touch(eid, f"allocation {rec['name']} {rec['status']}"
+                                    + (f" ({rec['reason']})" if rec.get("reason") else ""))
+        self._maybe_finish(doc)
+        return {"ok": True}
+
+    def _maybe_finish(self, doc: dict[str, Any]) -> None:
+        if doc["status"] != dep.RUNNING:
+            return
+        allocs = doc.get("allocations") or {}
+        try:
+            from dms.spec import loads_ensemble
+
+            kinds = {n: str(a.type) for n, a in loads_ensemble(doc["ensemble"]).allocations.items()}
+        except DMSError:
+            kinds = {}
+        tasks = [n for n, k in kinds.items() if k == "task"]
+        if not allocs or any(kinds.get(n) == "service" and a.get("status") not in ENDED
+                             for n, a in allocs.items()):
+            return
+        if not all(allocs.get(n, {}).get("status") in ENDED for n in tasks):
+            return
+        failed = [n for n, a in allocs.items() if a.get("status") == "failed"]
+        if failed:
+            self._event_and_touch(doc, f"allocation(s) failed: {', '.join(sorted(failed))}",
+                                  dep.FAILED)
+        else:
+            self._event_and_touch(doc, "all allocations finished", dep.COMPLETED)
+
+
+def _oracle(rtts: dict[frozenset[str], float]) -> Callable[[str, str], float | None]:
+    return lambda a, b: rtts.get(frozenset((a, b)))
+
+
+def _read_module(path: Path) -> str:
+    try:
+        return base64.b64encode(Path(path).read_bytes()).decode()
+    except OSError as exc:
+        raise ValidationError(f"cannot read the WebAssembly module {path}: {exc.strerror}",
+                              hint="the module path in the ensemble is read on the deploying "
+                                   "machine and shipped with the deployment") from exc

@@ -1,0 +1,268 @@
+"""The provider side of the deployment protocol.
+
+    /dms/deployment/request  ──▶ check(onboarded, executors, free resources, location, ports,
+                                       pin) ──▶ {"bids": [...], "declines": [...]}
+    /dms/deployment/commit   ──▶ ResourceManager.commit(ensemble/node, resources, expiry)
+    /dms/deployment/allocate ──▶ commitment -> allocation; one AllocationRuntime each
+    /dms/deployment/revert   ──▶ stop what runs, release what is held
+    /dms/allocation/{status,logs,stop} for the orchestrator
+
+A bid only goes out when everything fits (an exact fit counts); a decline says why, so
+the orchestrator can tell the user. Duplicate requests get the first answer again.
+Commitments expire if no allocate follows; the ResourceManager's transactions keep
+concurrent deployments from over-committing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socket
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from dms.actor.dispatcher import Message
+from dms.actor.wire import Handle
+from dms.allocation.runtime import (
+    COLLECTION,
+    ENDED,
+    AllocationRecord,
+    AllocationRuntime,
+    workload_from_dict,
+)
+from dms.errors import DMSError, NotFound, ValidationError
+from dms.orchestrator import wire
+from dms.orchestrator.select import Bid, Decline
+from dms.resources.compare import check
+from dms.resources.errors import InsufficientResources, NotOnboarded
+from dms.resources.model import Location, Resources
+
+log = logging.getLogger("dms.provider")
+
+BID_TTL_S = 30.0
+MAX_COMMIT_S = 120.0
+
+
+class Provider:
+    def __init__(self, *, actor: Any, resources: Any, onboarding: Any, executors: Any,
+                 store: Any, work_dir: Path, peer_id: str, capctx: Any,
+                 location: Location | None = None) -> None:
+        self.actor = actor
+        self.rm = resources
+        self.onboarding = onboarding
+        self.executors = executors
+        self.store = store
+        self.work_dir = work_dir
+        self.peer_id = peer_id
+        self.capctx = capctx
+        self.location = location or Location()
+        self.runtimes: dict[str, AllocationRuntime] = {}
+        self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._nursery: trio.Nursery | None = None
+        self._orchestrators: dict[str, Handle] = {}
+
+    def register(self) -> None:
+        a = self.actor
+        a.register(wire.REQUEST, self.on_request)
+        a.register(wire.COMMIT, self.on_commit)
+        a.register(wire.ALLOCATE, self.on_allocate)
+        a.register(wire.REVERT, self.on_revert)
+        a.register(wire.ALLOC_STATUS, self.on_alloc_status)
+        a.register(wire.ALLOC_LOGS, self.on_alloc_logs)
+        a.register(wire.ALLOC_STOP, self.on_alloc_stop)
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        await self.actor.subscribe(wire.TOPIC)
+        self._mark_lost()
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            await trio.sleep_forever()
+
+    def _mark_lost(self) -> None:
+        """Allocations recorded as live by a previous run cannot be followed any more."""
+        coll = self.store.collection(COLLECTION)
+        for id_, doc in coll.query():
+            if doc.get("status") not in ENDED:
+                doc.update(status="failed", reason="lost: the provider restarted",
+                           updated=time.time())
+                coll.put(id_, doc)
+                self.rm.release(id_.rsplit("/", 1)[0] + "/" + doc.get("node", ""))
+
+    # -- bidding -----------------------------------------------------------------------
+    def executors_here(self) -> set[str]:
+        return set(self.executors.available())
+
+    def check_node(self, name: str, spec: dict[str, Any]) -> Bid | Decline:
+        reasons: list[str] = []
+        pin = spec.get("peer")
+        if pin and pin != self.peer_id:
+            return Decline(name, self.peer_id, ("pinned to another peer",))
+        if self.rm.onboarded() is None:
+            return Decline(name, self.peer_id, ("not onboarded",))
+        req = wire.requirements_from_dict(spec.get("requirements") or {})
+        have = self.executors_here()
+        missing = sorted(set(req.executors) - have)
+        if missing:
+            reasons.append(f"no executor {', '.join(missing)} here (has {', '.join(sorted(have)) or 'none'})")
+        cap = self.onboarding.capability(executors=sorted(have), location=self.location)
+        fit = check(type(req)(resources=req.resources, executors=(), locations=req.locations,
+                              exclude_locations=req.exclude_locations,
+                              max_price_per_hour=req.max_price_per_hour), cap)
+        reasons.extend(fit.reasons)
+        for port in spec.get("ports") or ():
+            public = int(port.get("public") or 0)
+            if public and not _port_free(public):
+                reasons.append(f"port {public} is in use")
+        if reasons:
+            return Decline(name, self.peer_id, tuple(reasons))
+        return Bid(name, self.peer_id, self.actor.did, cap, time.time() + BID_TTL_S)
+
+    async def on_request(self, msg: Message) -> Any:
+        p = _obj(msg.payload)
+        rid = str(p.get("request_id") or "")
+        if rid and rid in self._answers:
+            return self._answers[rid]
+        bids, declines = [], []
+        for name, spec in (_obj(p.get("nodes"))).items():
+            out = self.check_node(name, _obj(spec))
+            if isinstance(out, Bid):
+                bids.append(out.to_dict())
+            else:
+                declines.append({"node": out.node, "peer_id": out.peer_id, "reasons": list(out.reasons)})
+        answer = {"bids": bids, "declines": declines, "peer_id": self.peer_id}
+        if rid:
+            self._answers[rid] = answer
+            while len(self._answers) > 256:
+                self._answers.popitem(last=False)
+        return answer
+
+    # -- commit / allocate / revert ---------------------------------------------------
+    async def on_commit(self, msg: Message) -> Any:
+        p = _obj(msg.payload)
+        rid = _rid(p)
+        res = Resources.from_dict(p.get("resources"))
+        expiry = min(float(p.get("expiry_s") or 10.0), MAX_COMMIT_S)
+        try:
+            c = self.rm.commit(rid, res, expiry)
+        except (InsufficientResources, NotOnboarded) as exc:
+            raise DMSError(f"cannot commit {rid}: {exc.message}", hint=exc.hint,
+                           code="insufficient_resources") from exc
+        grant = p.get("grant")
+        if isinstance(grant, str) and grant:
+            # lets this node report allocation updates back to the orchestrator
+            self.capctx.add_provide(grant)
+        self._orchestrators[p["ensemble_id"]] = msg.sender
+        return {"committed": rid, "expires_at": c.expires_at}
+
+    async def on_allocate(self, msg: Message) -> Any:
+        p = _obj(msg.payload)
+        rid = _rid(p)
+        ens = str(p["ensemble_id"])
+        items = p.get("allocations")
+        if not isinstance(items, list) or not items:
+            raise ValidationError("allocate needs a non-empty 'allocations' list")
+        specs = []
+        for item in items:
+            spec = workload_from_dict(_obj(item.get("workload")))
+            if spec.executor not in self.executors:
+                raise ValidationError(f"no executor {spec.executor!r} on this node")
+            specs.append((item, spec))
+        self.rm.allocate(rid)
+        self._orchestrators[ens] = msg.sender
+        out = {}
+        assert self._nursery is not None
+        for item, spec in specs:
+            rec = AllocationRecord(id=f"{ens}/{item['name']}", ensemble_id=ens,
+                                   name=str(item["name"]), node=str(p["node"]),
+                                   type=str(item.get("type") or "task"), executor=spec.executor,
+                                   created=time.time())
+            module = item.get("module_b64")
+            rt = AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
+                                   self.work_dir, notify=self._notify, on_end=self._ended,
+                                   module_bytes=base64.b64decode(module) if module else None)
+            self.runtimes[rec.id] = rt
+            out[rec.name] = {"id": rec.id, "did": rt.key.did, "peer_id": self.peer_id}
+        for item, _ in specs:
+            self._nursery.start_soon(self.runtimes[f"{ens}/{item['name']}"].run)
+        return {"allocations": out}
+
+    async def on_revert(self, msg: Message) -> Any:
+        p = _obj(msg.payload)
+        rid = _rid(p)
+        stopped = []
+        for rt in list(self.runtimes.values()):
+            if rt.record.ensemble_id == p["ensemble_id"] and rt.record.node == p["node"]:
+                await rt.stop()
+                stopped.append(rt.record.name)
+        released = self.rm.release(rid)
+        return {"released": released, "stopped": stopped}
+
+    def _ended(self, rec: AllocationRecord) -> None:
+        node_id = f"{rec.ensemble_id}/{rec.node}"
+        others = [r for r in self.runtimes.values() if r.record.ensemble_id == rec.ensemble_id
+                  and r.record.node == rec.node and r.record.status not in ENDED]
+        if not others:
+            self.rm.release(node_id)
+
+    async def _notify(self, rec: AllocationRecord, info: dict[str, Any]) -> None:
+        dest = self._orchestrators.get(rec.ensemble_id)
+        if dest is None:
+            return
+        await self.actor.send(dest, wire.UPDATE, {"allocation": rec.to_dict(), **info})
+
+    # -- allocation behaviors ---------------------------------------------------------
+    def _runtime(self, payload: Any) -> AllocationRuntime:
+        aid = str(_obj(payload).get("allocation") or "")
+        rt = self.runtimes.get(aid)
+        if rt is None:
+            raise NotFound(f"no allocation {aid!r} on this node",
+                           hint="list them with `dms deployment status <id>`")
+        return rt
+
+    async def on_alloc_status(self, msg: Message) -> Any:
+        aid = str(_obj(msg.payload).get("allocation") or "")
+        rt = self.runtimes.get(aid)
+        if rt is not None:
+            return rt.status()
+        doc = self.store.collection(COLLECTION).get(aid)
+        if doc is None:
+            raise NotFound(f"no allocation {aid!r} on this node")
+        return doc
+
+    async def on_alloc_logs(self, msg: Message) -> Any:
+        rt = self._runtime(msg.payload)
+        return {"output": rt.output_text(), "status": rt.record.status}
+
+    async def on_alloc_stop(self, msg: Message) -> Any:
+        rt = self._runtime(msg.payload)
+        await rt.stop()
+        with trio.move_on_after(10):
+            await rt.wait_ended()
+        return rt.status()
+
+
+def _obj(x: Any) -> dict[str, Any]:
+    if not isinstance(x, dict):
+        raise ValidationError("payload must be a JSON object")
+    return x
+
+
+def _rid(p: dict[str, Any]) -> str:
+    try:
+        return f"{p['ensemble_id']}/{p['node']}"
+    except KeyError as exc:
+        raise ValidationError(f"payload misses {exc.args[0]!r}") from exc
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
