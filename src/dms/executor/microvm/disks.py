@@ -34,34 +34,49 @@ def dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-async def make_results_disk(image: Path, size_bytes: int) -> None:
+def _sparse_file(image: Path, size_bytes: int) -> None:
     with open(image, "wb") as f:
         f.truncate(size_bytes)
+
+
+def _inputs_size(src: Path) -> int:
+    if not src.is_dir():
+        raise ExecutorError(f"inputs_dir {src} is not a directory",
+                            hint="point inputs_dir at an existing directory")
+    return max(16 << 20, int(dir_size(src) * 1.3) + (8 << 20))
+
+
+async def make_results_disk(image: Path, size_bytes: int) -> None:
+    _sparse_file(image, size_bytes)
     await _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", str(image)],
                "creating the results disk")
 
 
 async def make_inputs_disk(image: Path, src: Path) -> None:
-    if not src.is_dir():
-        raise ExecutorError(f"inputs_dir {src} is not a directory",
-                            hint="point inputs_dir at an existing directory")
-    size = max(16 << 20, int(dir_size(src) * 1.3) + (8 << 20))
-    with open(image, "wb") as f:
-        f.truncate(size)
+    size = await trio.to_thread.run_sync(_inputs_size, src)
+    _sparse_file(image, size)
     await _run(["mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^has_journal", "-d", str(src),
                 str(image)], "creating the inputs disk")
 
 
 async def collect_results(image: Path, dest: Path, scratch: Path) -> list[str]:
     """Copy every file on the results disk into ``dest``; returns the relative paths."""
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
+    await trio.to_thread.run_sync(_fresh_dir, scratch)
     res = await _run(["debugfs", "-R", f"rdump / {scratch}", str(image)],
                      "reading the results disk")
     err = res.stderr.decode(errors="replace")
     if "rdump:" in err or "Bad magic" in err:
         raise ExecutorError(f"reading the results disk failed: {err.strip()}",
                             hint="the guest may have corrupted /results; see console.log")
+    return await trio.to_thread.run_sync(_move_out, scratch, dest)
+
+
+def _fresh_dir(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
+def _move_out(scratch: Path, dest: Path) -> list[str]:
     shutil.rmtree(scratch / "lost+found", ignore_errors=True)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copytree(scratch, dest, dirs_exist_ok=True, symlinks=True)

@@ -146,10 +146,7 @@ class MicroVMExecutor:
     async def _plan(self, spec: WorkloadSpec, rec: Record, backend: VMMBackend,
                     mem: int, vcpus: int) -> LaunchPlan:
         wd = Path(rec.workdir)
-        for what, p in (("kernel", spec.kernel), ("initrd", spec.initrd),
-                        ("rootfs", spec.rootfs)):
-            if p is not None and not Path(p).exists():
-                raise ExecutorError(f"{what} {p} does not exist", hint=f"fix spec.{what}")
+        await trio.to_thread.run_sync(_check_paths, spec)
         use_guest = not (backend.name == "firecracker" and spec.rootfs and not spec.initrd)
         kernel = spec.kernel
         base_initrd = spec.initrd
@@ -171,10 +168,8 @@ class MicroVMExecutor:
         if base_initrd is not None:
             initrd = wd / "initrd.img"
             cmd = (*(spec.entrypoint or ()), *spec.cmd)
-            job = job_archive(cmd, spec.env)
-            with open(initrd, "wb") as out, open(base_initrd, "rb") as base:
-                shutil.copyfileobj(base, out)
-                out.write(job)
+            await trio.to_thread.run_sync(_write_initrd, initrd, Path(base_initrd),
+                                          job_archive(cmd, spec.env))
         disk_tuple = tuple(dlist)
         cmdline = kernel_args(base=backend.base_cmdline(), tsc_khz=None, nonce=rec.nonce,
                               disks=[d.role for d in disk_tuple], workdir=spec.working_dir,
@@ -219,8 +214,7 @@ class MicroVMExecutor:
                 if proc is not None:
                     rc = await proc.wait()
                 else:
-                    while process_alive(rec):
-                        await trio.sleep(self.settings.poll_interval_s)
+                    await _wait_foreign(rec)
             if scope.cancelled_caught:
                 self._kill(rec)
                 if proc is not None:
@@ -293,24 +287,51 @@ class MicroVMExecutor:
 
     async def remove(self, handle: Handle) -> None:
         wd = self._workdir(handle.id)
-        if not wd.exists():
-            return
+        proc = self._procs.pop(handle.id, None)
+        if proc is not None:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
         try:
-            rec = Record.load(wd)
-            self._kill(rec)
-            proc = self._procs.pop(handle.id, None)
-            if proc is not None:
-                await proc.wait()
-        except (FileNotFoundError, ValueError):
+            self._kill(Record.load(wd))   # a VM started by an earlier daemon
+        except (FileNotFoundError, ValueError, TypeError):
             pass
         self._locks.pop(handle.id, None)
-        await trio.to_thread.run_sync(shutil.rmtree, wd, True)
+        if wd.exists():
+            await trio.to_thread.run_sync(shutil.rmtree, wd, True)
 
     async def recover(self) -> list[Handle]:
         """Every workload with a record: running VMs are re-attached (wait/logs/cancel
         work on them); ones that ended while dms was down report the status their
         console shows, or ``lost`` when it shows none."""
         return [self._handle(r) for r in load_all(self.state_dir)]
+
+
+async def _wait_foreign(rec: Record) -> None:
+    """Wait for a VMM this process did not spawn (started by an earlier daemon)."""
+    if not process_alive(rec):
+        return
+    try:
+        fd = os.pidfd_open(rec.pid)
+    except ProcessLookupError:
+        return
+    try:
+        if process_alive(rec):   # still ours after opening: no pid reuse in between
+            await trio.lowlevel.wait_readable(fd)
+    finally:
+        os.close(fd)
+
+
+def _check_paths(spec: WorkloadSpec) -> None:
+    for what, p in (("kernel", spec.kernel), ("initrd", spec.initrd), ("rootfs", spec.rootfs)):
+        if p is not None and not Path(p).exists():
+            raise ExecutorError(f"{what} {p} does not exist", hint=f"fix spec.{what}")
+
+
+def _write_initrd(out_path: Path, base: Path, job: bytes) -> None:
+    with open(out_path, "wb") as out, open(base, "rb") as src:
+        shutil.copyfileobj(src, out)
+        out.write(job)
 
 
 def _read(path: Path, offset: int = 0) -> bytes:

@@ -28,6 +28,7 @@ import trio
 
 from dms.errors import ExecutorError
 from dms.executor.microvm.backend import Disk, LaunchPlan
+from dms.executor.microvm.qemu import open_append
 
 BASE_CMDLINE = "console=ttyS0 reboot=k panic=1 pci=off quiet"
 _HINT = "check the Firecracker binary, the kernel (an uncompressed vmlinux) and /dev/kvm"
@@ -128,7 +129,7 @@ class FirecrackerBackend:
         sock.unlink(missing_ok=True)
         log_path.touch()
         argv = [self.binary, "--api-sock", str(sock)]
-        with open(plan.console, "ab") as console, open(plan.vmm_log, "ab") as vmm:
+        with open_append(plan.console) as console, open_append(plan.vmm_log) as vmm:
             proc = await trio.lowlevel.open_process(
                 argv, stdin=subprocess.DEVNULL, stdout=console, stderr=vmm,
                 start_new_session=True)

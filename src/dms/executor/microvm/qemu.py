@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
 import trio
 
@@ -63,6 +64,11 @@ def qemu_argv(binary: str, plan: LaunchPlan, accel: str) -> list[str]:
             drive += ",readonly=on"
         argv += ["-drive", drive, "-device", f"virtio-blk-device,drive=d{i},serial=dms{d.role}"]
     return argv
+
+
+def open_append(path: Path) -> BinaryIO:
+    """Open a log file for a child's output (a quick local open; no need for a thread)."""
+    return open(path, "ab")
 
 
 def debug_exit_status(rc: int) -> int | None:
@@ -159,7 +165,7 @@ class QemuBackend:
 
     async def launch(self, plan: LaunchPlan) -> trio.Process:
         argv = qemu_argv(self.binary, plan, self.accel())
-        with open(plan.vmm_log, "ab") as log:
+        with open_append(plan.vmm_log) as log:
             return await trio.lowlevel.open_process(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)

@@ -59,6 +59,39 @@ def write_file_wat(dir_fd: int, name: str, content: str) -> str:
 """
 
 
+def sleep_wat(total_ms: int, *, before: str = "", step_ms: int = 50, exit_code: int = 0) -> str:
+    """Prints ``before`` to stdout, sleeps ``total_ms`` in ``step_ms`` naps (WASI
+    ``poll_oneoff`` on the monotonic clock; an epoch interrupt lands between naps), then
+    exits with ``exit_code``."""
+    steps = max(1, total_ms // step_ms)
+    out = before.encode()
+    return f"""(module{_IMPORTS}
+  (import "wasi_snapshot_preview1" "poll_oneoff"
+    (func $poll_oneoff (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{_data(before)}")
+  (func (export "_start") (local $i i32)
+    (i32.store (i32.const 0) (i32.const 1024))
+    (i32.store (i32.const 4) (i32.const {len(out)}))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+    ;; one clock subscription at 256: userdata 0, tag 0 (clock), id 1 (monotonic),
+    ;; timeout step_ms in ns, precision 0, flags 0 (relative)
+    (i32.store8 (i32.const 264) (i32.const 0))
+    (i32.store (i32.const 272) (i32.const 1))
+    (i64.store (i32.const 280) (i64.const {step_ms * 1_000_000}))
+    (i64.store (i32.const 288) (i64.const 0))
+    (i32.store16 (i32.const 296) (i32.const 0))
+    (block $done
+      (loop $nap
+        (br_if $done (i32.ge_u (local.get $i) (i32.const {steps})))
+        (drop (call $poll_oneoff (i32.const 256) (i32.const 512) (i32.const 1)
+          (i32.const 600)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $nap)))
+    (call $proc_exit (i32.const {exit_code}))))
+"""
+
+
 def grow_memory_wat(pages_per_step: int = 16) -> str:
     """Grows its memory in a loop and traps (``unreachable``) once growth is refused."""
     return f"""(module

@@ -77,22 +77,7 @@ class WasmExecutor:
                                 hint="it was removed, or never started here") from exc
 
     async def start(self, spec: WorkloadSpec) -> Handle:
-        if spec.module is None:
-            raise ExecutorError("a wasm workload needs spec.module",
-                                hint="point module at a .wasm or .wat file")
-        module = Path(spec.module)
-        if not module.is_file():
-            raise ExecutorError(f"module {module} does not exist", hint="fix spec.module")
-        if spec.inputs_dir is not None and not Path(spec.inputs_dir).is_dir():
-            raise ExecutorError(f"inputs_dir {spec.inputs_dir} is not a directory",
-                                hint="point inputs_dir at an existing directory")
-        wd = self._dir(spec.id)
-        if wd.exists():
-            raise ExecutorError(f"workload {spec.id} already exists",
-                                hint="remove() it first or use a new id")
-        wd.mkdir(parents=True)
-        if spec.results_dir is not None:
-            Path(spec.results_dir).mkdir(parents=True, exist_ok=True)
+        module, wd = self._prepare(spec)
         self._write(spec.id, {"id": spec.id, "module": str(module), "started_at": time.time(),
                               "status": None})
         cfg = RunConfig(module=module, argv=[module.name, *spec.cmd], env=dict(spec.env),
@@ -123,6 +108,26 @@ class WasmExecutor:
 
         threading.Thread(target=work, name=f"wasm-{spec.id}", daemon=True).start()
         return Handle(id=spec.id, executor=self.name, ref=spec.id, meta={"state": "running"})
+
+    def _prepare(self, spec: WorkloadSpec) -> tuple[Path, Path]:
+        """Check the spec's paths and make the workload's directories (quick local I/O)."""
+        if spec.module is None:
+            raise ExecutorError("a wasm workload needs spec.module",
+                                hint="point module at a .wasm or .wat file")
+        module = Path(spec.module)
+        if not module.is_file():
+            raise ExecutorError(f"module {module} does not exist", hint="fix spec.module")
+        if spec.inputs_dir is not None and not Path(spec.inputs_dir).is_dir():
+            raise ExecutorError(f"inputs_dir {spec.inputs_dir} is not a directory",
+                                hint="point inputs_dir at an existing directory")
+        wd = self._dir(spec.id)
+        if wd.exists():
+            raise ExecutorError(f"workload {spec.id} already exists",
+                                hint="remove() it first or use a new id")
+        wd.mkdir(parents=True)
+        if spec.results_dir is not None:
+            Path(spec.results_dir).mkdir(parents=True, exist_ok=True)
+        return module, wd
 
     async def wait(self, handle: Handle) -> ExitStatus:
         live = self._live.get(handle.id)
