@@ -49,7 +49,7 @@ def test_no_chain_grants_more_than_its_root(links: list[tuple[Capability, ...]],
         assert covered_by(want, links[0])
 
 
-@SETTINGS
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(root=cap_sets, asked=st.lists(paths, min_size=1, max_size=3), need=paths)
 def test_delegate_only_narrows(tmp_path_factory: pytest.TempPathFactory,
                                root: tuple[Capability, ...], asked: list[str],
