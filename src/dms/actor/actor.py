@@ -44,6 +44,7 @@ class Reply:
 @dataclass(slots=True)
 class _Pending:
     expect_did: str | None  # None: a broadcast, anyone may answer
+    expect_peer: str | None = None
     replies: list[Reply] = field(default_factory=list)
     event: trio.Event = field(default_factory=trio.Event)
 
@@ -60,6 +61,12 @@ def _decode_reply(env: Envelope) -> Reply:
         return Reply(env.sender, result=p["result"])
     return Reply(env.sender, error=RemoteError("the peer sent a malformed reply",
                                                hint="the peer may run an incompatible dms"))
+
+
+def _node_error(env: Envelope, peer: str | None) -> bool:
+    """An error answered by the node actor of the peer we sent to (e.g. no such inbox)."""
+    return (env.sender.peer_id == peer and env.sender.inbox == ROOT_INBOX
+            and isinstance(env.payload, dict) and "error" in env.payload)
 
 
 class Actor:
@@ -92,9 +99,10 @@ class Actor:
 
     # ---- outgoing ----------------------------------------------------------------
 
-    def _envelope(self, to: Handle | None, behavior: str, payload: Any, *, ttl: float,
-                  reply_to: str | None = None, topic: str | None = None,
-                  tokens: list[str] | None = None, nonce: str | None = None) -> Envelope:
+    def envelope(self, to: Handle | None, behavior: str, payload: Any = None, *, ttl: float,
+                 reply_to: str | None = None, topic: str | None = None,
+                 tokens: list[str] | None = None, nonce: str | None = None) -> Envelope:
+        """A signed envelope from this actor; tokens default to the authorizer's proofs."""
         ttl = min(max(ttl, 1.0), MAX_TTL)
         if tokens is None:
             audience = to.did if to is not None else ""
@@ -107,25 +115,35 @@ class Actor:
     async def send(self, dest: Handle, behavior: str, payload: Any = None, *,
                    ttl: float | None = None) -> None:
         """Fire and forget (no reply is asked for; failures on the receiver are logged there)."""
-        env = self._envelope(dest, behavior, payload, ttl=ttl or self.default_ttl)
+        env = self.envelope(dest, behavior, payload, ttl=ttl or self.default_ttl)
         await self.router.deliver(dest, env)
 
     async def invoke(self, dest: Handle, behavior: str, payload: Any = None, *,
                      timeout: float = 10.0) -> Any:  # noqa: ASYNC109 (becomes a dms Timeout)
         """Request-reply: the handler's result, or the DMSError the receiver answered."""
         nonce = _new_nonce()
-        env = self._envelope(dest, behavior, payload, ttl=timeout + 5.0,
-                             reply_to=REPLY_PREFIX + nonce, nonce=nonce)
-        pending = self._pending[nonce] = _Pending(expect_did=dest.did)
+        env = self.envelope(dest, behavior, payload, ttl=timeout + 5.0,
+                            reply_to=REPLY_PREFIX + nonce, nonce=nonce)
+        return await self.request(dest, env, timeout=timeout)
+
+    async def request(self, dest: Handle, env: Envelope, *,
+                      timeout: float = 10.0) -> Any:  # noqa: ASYNC109 (becomes a dms Timeout)
+        """Deliver a prepared envelope whose ``reply_to`` is ``/dms/actor/reply/<id>``
+        and wait for the answer (used by :meth:`invoke`; tests use it to send crafted
+        envelopes)."""
+        if not (env.reply_to or "").startswith(REPLY_PREFIX):
+            raise ValidationError("a request needs reply_to = /dms/actor/reply/<id>")
+        key = (env.reply_to or "")[len(REPLY_PREFIX):]
+        pending = self._pending[key] = _Pending(expect_did=dest.did, expect_peer=dest.peer_id)
         try:
             await self.router.deliver(dest, env)
             with trio.move_on_after(timeout):
                 await pending.event.wait()
         finally:
-            del self._pending[nonce]
+            del self._pending[key]
         if not pending.replies:
-            raise Timeout(f"no reply to {behavior} from {dest.did} within {timeout:g} s",
-                          hint="the peer may be overloaded or gone; retry or raise --timeout")
+            raise Timeout(f"no reply to {env.behavior} from {dest.did} within {timeout:g} s",
+                          hint="the peer may be overloaded or gone; retry or raise the timeout")
         reply = pending.replies[0]
         if reply.error is not None:
             raise reply.error
@@ -134,7 +152,7 @@ class Actor:
     async def broadcast(self, topic: str, behavior: str, payload: Any = None, *,
                         ttl: float | None = None) -> None:
         """Publish on a gossipsub topic (best effort, no replies asked)."""
-        env = self._envelope(None, behavior, payload, ttl=ttl or self.default_ttl, topic=topic)
+        env = self.envelope(None, behavior, payload, ttl=ttl or self.default_ttl, topic=topic)
         await self.router.publish(topic, env)
 
     async def broadcast_collect(self, topic: str, behavior: str, payload: Any = None, *,
@@ -142,7 +160,7 @@ class Actor:
         """Publish, then gather the replies that arrive within ``window`` seconds
         (or until ``limit`` replies). Replies travel point to point."""
         nonce = _new_nonce()
-        env = self._envelope(None, behavior, payload, ttl=window + 5.0, topic=topic,
+        env = self.envelope(None, behavior, payload, ttl=window + 5.0, topic=topic,
                              reply_to=REPLY_PREFIX + nonce, nonce=nonce)
         pending = self._pending[nonce] = _Pending(expect_did=None)
         try:
@@ -167,7 +185,8 @@ class Actor:
         except DMSError as exc:
             log.warning("refused a reply from %s: %s", env.sender.did, exc)
             return
-        if pending.expect_did is not None and env.sender.did != pending.expect_did:
+        if pending.expect_did is not None and env.sender.did != pending.expect_did \
+                and not _node_error(env, pending.expect_peer):
             log.warning("refused a reply from %s: expected %s", env.sender.did,
                         pending.expect_did)
             return
@@ -197,12 +216,12 @@ class Actor:
                      env.reply_to)
             return
         try:
-            reply = self._envelope(env.sender, env.reply_to, payload, ttl=30.0, tokens=[])
+            reply = self.envelope(env.sender, env.reply_to, payload, ttl=30.0, tokens=[])
             await self.router.deliver(env.sender, reply)
         except (DMSError, ValueError, TypeError) as exc:
             if isinstance(exc, ValueError | TypeError):  # result not JSON-able
                 exc = ValidationError(f"{env.behavior} returned a result that is not JSON")
-                reply = self._envelope(env.sender, env.reply_to,
+                reply = self.envelope(env.sender, env.reply_to,
                                        error_payload(exc.to_dict()), ttl=30.0, tokens=[])
                 await self.router.deliver(env.sender, reply)
                 return
