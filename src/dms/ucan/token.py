@@ -15,6 +15,7 @@ tokens (``ucv`` in the header, ``att`` only, ``prf`` as CIDs or inline JWTs).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -201,13 +202,17 @@ class _LRU:
     def get(self, raw: str) -> Token | None:
         tok = self._d.get(raw)
         if tok is not None:
-            self._d.move_to_end(raw)
+            with contextlib.suppress(KeyError):  # evicted meanwhile by another thread
+                self._d.move_to_end(raw)
         return tok
 
     def put(self, tok: Token) -> None:
         self._d[tok.raw] = tok
-        if len(self._d) > self.size:
-            self._d.popitem(last=False)
+        while len(self._d) > self.size:
+            try:
+                self._d.popitem(last=False)
+            except KeyError:  # emptied meanwhile by another thread
+                break
 
     def clear(self) -> None:
         self._d.clear()
