@@ -12,7 +12,7 @@ import time
 import click
 
 from dms.errors import DMSError
-from dms.testnet.net import Testnet
+from dms.testnet.net import Testnet, down_all, down_by_id
 from dms.testnet.state import NodeInfo
 
 _DIR = click.option("--dir", "tdir", type=click.Path(file_okay=False),
@@ -123,9 +123,23 @@ def logs(node: str, follow: bool, tdir: str | None) -> None:
 
 
 @testnet.command("down")
+@click.option("--id", "tid", help="Remove a testnet by id alone (its dir is gone).")
+@click.option("--all", "all_", is_flag=True,
+              help="Remove every testnet on this machine, crashed ones included.")
 @_DIR
-def down(tdir: str | None) -> None:
+def down(tid: str | None, all_: bool, tdir: str | None) -> None:
     """Stop every node and remove everything the testnet made."""
+    if all_:
+        ids = down_all()
+        click.echo(f"[testnet] down: {', '.join(ids) or 'none was up'}", err=True)
+        return
+    if tid:
+        left = down_by_id(tid)
+        if not left.empty:
+            click.echo(f"error: could not remove {left}", err=True)
+            sys.exit(1)
+        click.echo(f"[testnet] {tid} down", err=True)
+        return
     try:
         tn = Testnet.open(tdir)
     except DMSError as err:

@@ -342,6 +342,26 @@ class Testnet:
         return left
 
 
+def down_by_id(tid: str) -> netns.Leftovers:
+    """Remove testnet ``tid``'s namespaces, links and processes by name alone."""
+    return netns.teardown(plan.Names(tid))
+
+
+def down_all() -> list[str]:
+    """Tear down every testnet: those under /tmp/dms-testnet and any orphaned by a crash."""
+    done = []
+    if st.ROOT.is_dir():
+        for d in sorted(st.ROOT.iterdir()):
+            if not d.is_symlink() and (d / st.STATE_FILE).exists():
+                tn = Testnet.open(d)
+                done.append(tn.state.id)
+                tn.down()
+    for tid in sorted(netns.testnet_ids_present() - set(done)):
+        down_by_id(tid)
+        done.append(tid)
+    return done
+
+
 def _is_ours(pid: int, tdir: str) -> bool:
     """Guard against pid reuse: the process must mention the testnet dir."""
     try:

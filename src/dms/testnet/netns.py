@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,6 +159,21 @@ def switch_pids(tid: str) -> list[int]:
         if b"dms.testnet.switch" in args and tid.encode() in args:
             found.append(int(d.name))
     return found
+
+
+_ID_PATTERNS = [re.compile(r"^dms-([0-9a-f]{6})-\d+$"), re.compile(r"^dmsv-([0-9a-f]{6})-\d+$"),
+                re.compile(r"^dmsbr-([0-9a-f]{6})$")]
+
+
+def testnet_ids_present() -> set[str]:
+    """Ids of every testnet with a namespace or link on this machine (crashed ones too)."""
+    ids = set()
+    for name in [*list_netns(), *list_links()]:
+        for pat in _ID_PATTERNS:
+            m = pat.match(name.split("@")[0])
+            if m:
+                ids.add(m.group(1))
+    return ids
 
 
 def find(names: Names) -> Leftovers:

@@ -107,3 +107,23 @@ def test_bridge_mode_connects_and_leaves_nothing(need_netns, tmp_path):
     rules = subprocess.run(["iptables", "-S", "FORWARD"], capture_output=True, text=True,
                            check=False).stdout
     assert names.bridge not in rules
+
+
+def test_orphans_are_found_by_id_when_the_dir_is_gone(need_netns, tmp_path):
+    import shutil
+
+    from dms.testnet.net import down_by_id
+
+    tdir = tmp_path / "tn"
+    cp = subprocess.run([sys.executable, "-c",
+                         "from dms.cli.testnet_cmds import testnet; testnet()", "up",
+                         "--nodes", "2", "--latency", "1ms", "--no-daemons", "--dir", str(tdir)],
+                        capture_output=True, text=True, timeout=60, check=False)
+    assert cp.returncode == 0, cp.stderr
+    names = plan.Names(json.loads((tdir / "state.json").read_text())["id"])
+    switch = netns.switch_pids(names.tid)
+    shutil.rmtree(tdir)  # the state is lost with the dir
+    assert names.tid in netns.testnet_ids_present()
+    assert down_by_id(names.tid).empty
+    assert names.tid not in netns.testnet_ids_present()
+    _assert_gone(names, tdir, switch)
