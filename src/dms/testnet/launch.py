@@ -68,12 +68,27 @@ def p2p_multiaddr(ip: str, port: int) -> str:
     return f"/ip4/{ip}/tcp/{port}"
 
 
+def peer_id_from_did(did: str) -> str:
+    """The libp2p peer id of a node whose identity key is ``did`` (dms uses one key).
+
+    Identity multihash of the protobuf ``PublicKey{Type: Ed25519, Data: key}``,
+    base58btc: ``12D3KooW...``.
+    """
+    import base58
+
+    from dms.identity.did import public_key_from_did
+
+    proto = b"\x08\x01\x12\x20" + public_key_from_did(did)
+    return str(base58.b58encode(b"\x00" + bytes([len(proto)]) + proto).decode())
+
+
 def node_config(listen: str, bootstrap: list[str]) -> dict[str, Any]:
     """The node's ``config.json``: only keys the config schema knows are written.
 
     The p2p section belongs to ``dms.network``; its field names are detected from the
     schema (``listen_addrs`` / ``listen``, ``bootstrap`` / ``bootstrap_peers``) so the
-    daemon never rejects the file for an unknown key.
+    daemon never rejects the file for an unknown key. mDNS is turned off: testnet nodes
+    find each other through node 0 only, never another testnet's nodes on loopback.
     """
     from dms.config.schema import Config
 
@@ -90,4 +105,6 @@ def node_config(listen: str, bootstrap: list[str]) -> dict[str, Any]:
         if key in fields and bootstrap:
             net[key] = bootstrap
             break
+    if "mdns" in fields:
+        net["mdns"] = False
     return {"network": net} if net else {}

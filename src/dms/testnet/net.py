@@ -244,6 +244,8 @@ class Testnet:
         if isinstance(info, dict):
             node.did = str(info.get("did") or node.did)
             node.peer_id = str(info.get("peer_id") or node.peer_id)
+        if node.did and not node.peer_id:  # same key: the peer id follows from the DID
+            node.peer_id = launch.peer_id_from_did(node.did)
 
     def _start_daemons(self, s: TestnetState, say: Progress, timeout_s: float) -> None:
         first, rest = s.nodes[0], s.nodes[1:]

@@ -90,3 +90,16 @@ def test_node_config_only_writes_keys_the_schema_knows():
         Config.model_validate(cfg)  # the daemon accepts what we write
         net = cfg["network"]
         assert ["/ip4/10.1.2.2/tcp/4001"] in net.values()
+
+
+def test_peer_id_from_did_matches_libp2p():
+    from libp2p.crypto.ed25519 import create_new_key_pair
+    from libp2p.peer.id import ID
+
+    from dms.identity.did import did_from_public_key
+
+    kp = create_new_key_pair(b"\x07" * 32)
+    did = did_from_public_key(kp.public_key.to_bytes())
+    pid = launch.peer_id_from_did(did)
+    assert pid == ID.from_pubkey(kp.public_key).to_base58()
+    assert pid.startswith("12D3KooW")
