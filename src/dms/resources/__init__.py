@@ -54,6 +54,7 @@ from dms.resources.model import (
 from dms.resources.onboarding import Onboarding, OnboardingStatus
 from dms.resources.probe import Probe, replay
 from dms.resources.units import format_size, parse_cores, parse_gpus, parse_size
+from dms.resources.usage import GPUUsage, Usage, usage
 
 __all__ = [
     "CPU", "GPU", "RAM", "Allocation", "BenchmarkConfig", "BenchmarkResult", "BenchmarkScores",
@@ -64,5 +65,5 @@ __all__ = [
     "ResourcesInUse", "Snapshot", "UnknownGPU", "UnknownReservation", "add", "assign_gpus",
     "check", "compare", "discover", "ensure_benchmark", "fits", "format_size",
     "load_benchmark", "parse_cores", "parse_gpus", "parse_size", "replay", "run_benchmark",
-    "score", "subtract", "total",
+    "score", "subtract", "total", "GPUUsage", "Usage", "usage",
 ]

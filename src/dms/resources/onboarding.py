@@ -84,7 +84,10 @@ class Onboarding:
         self._hardware: Hardware | None = None
 
     def hardware(self, refresh: bool = False) -> Hardware:
+        """Discovery of this machine (cached; ``refresh`` probes again). Creates the work
+        dir when missing, since the disk figures are those of its filesystem."""
         if self._hardware is None or refresh:
+            self.work_dir.mkdir(parents=True, exist_ok=True)
             self._hardware = self._discover(str(self.work_dir), self.probe)
         return self._hardware
 

@@ -18,6 +18,7 @@ import hashlib
 import mmap
 import multiprocessing as mp
 import os
+import queue
 import random
 import time
 from dataclasses import dataclass
@@ -48,18 +49,28 @@ def _cpu_worker(barrier: Any, duration_s: float, results: Any) -> None:
     results.put(cpu_run(duration_s))
 
 
-def cpu_parallel(workers: int, duration_s: float) -> float:
-    """Sum of ops/s of ``workers`` processes running the CPU workload at the same time."""
+def cpu_parallel(workers: int, duration_s: float, target: Any = _cpu_worker) -> float:
+    """Sum of ops/s of ``workers`` processes running the CPU workload at the same time
+    (``target``: the worker function, replaceable in tests; it must be importable)."""
     ctx = mp.get_context("spawn")
     barrier, results = ctx.Barrier(workers), ctx.Queue()
-    procs = [ctx.Process(target=_cpu_worker, args=(barrier, duration_s, results), daemon=True)
+    procs = [ctx.Process(target=target, args=(barrier, duration_s, results), daemon=True)
              for _ in range(workers)]
     for p in procs:
         p.start()
     try:
-        rates = []
-        for _ in procs:
-            ops, secs = results.get(timeout=60 + duration_s * 4)
+        rates: list[float] = []
+        deadline = time.monotonic() + 60 + duration_s * 4
+        while len(rates) < workers:
+            try:
+                ops, secs = results.get(timeout=0.25)
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead or time.monotonic() > deadline:
+                    barrier.abort()
+                    raise RuntimeError(f"CPU benchmark workers failed (exit codes {dead})"
+                                       if dead else "CPU benchmark workers did not answer") from None
+                continue
             rates.append(ops / secs if secs > 0 else 0.0)
     finally:
         for p in procs:
@@ -72,8 +83,11 @@ def cpu_parallel(workers: int, duration_s: float) -> float:
 
 
 def memory_copy(duration_s: float, size: int) -> float:
-    """GB/s (1e9 bytes) copied between two ``size``-byte buffers."""
-    src, dst = bytearray(os.urandom(1 << 20) * (size >> 20)), bytearray(size)
+    """GB/s (1e9 bytes) copied between two buffers of ``size`` (rounded to whole MiB, at
+    least 1 MiB)."""
+    mib = max(1, size >> 20)
+    src, dst = bytearray(os.urandom(1 << 20) * mib), bytearray(mib << 20)
+    size = mib << 20
     s, d = memoryview(src), memoryview(dst)
     d[:] = s  # touch every page first
     copied, start = 0, time.perf_counter()

@@ -109,3 +109,11 @@ class SlowStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
+
+
+def failing_cpu_worker(barrier: Any, duration_s: float, results: Any) -> None:
+    """A CPU benchmark worker that dies after the start barrier (exit code 3)."""
+    barrier.wait(timeout=60)
+    import os
+
+    os._exit(3)

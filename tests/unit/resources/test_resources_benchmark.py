@@ -3,7 +3,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from resources_fakes import CountingRunner, fake_pynvml, fake_result, host_probe, small_hardware
+from resources_fakes import (
+    CountingRunner,
+    failing_cpu_worker,
+    fake_pynvml,
+    fake_result,
+    host_probe,
+    small_hardware,
+)
 
 import dms
 import dms.resources
@@ -32,6 +39,12 @@ def test_cpu_workload_is_deterministic_per_op() -> None:
 
 def test_memory_copy_measures_something() -> None:
     assert workloads.memory_copy(0.01, 4 * 2**20) > 0
+    assert workloads.memory_copy(0.01, 1000) > 0  # rounded up to 1 MiB
+
+
+def test_cpu_workers_that_fail_are_reported_not_waited_for() -> None:
+    with pytest.raises(RuntimeError, match="workers failed"):
+        workloads.cpu_parallel(2, 0.1, target=failing_cpu_worker)
 
 
 def test_disk_workload_cleans_up(tmp_path: Path) -> None:
@@ -85,6 +98,13 @@ def test_run_benchmark_small_budget_reports_progress(tmp_path: Path) -> None:
     assert {"cpu_multi", "memory", "disk", "gpu"} <= set(seen)
 
 
+def test_usage_sample(tmp_path: Path) -> None:
+    u = dms.resources.usage(tmp_path, host_probe("nvidia", nvml=True), interval_s=0.01)
+    assert 0 <= u.cpu_percent <= 100 and 0 < u.ram_used <= u.ram_total
+    assert u.disk_total > 0 and [g.index for g in u.gpus] == [0, 1]
+    assert u.gpus[0].vram_used == 524_288_000 and u.gpus[0].utilization_percent is None
+
+
 def test_public_surface_is_pinned() -> None:
     assert sorted(dms.resources.__all__) == sorted([
         "CPU", "GPU", "RAM", "Allocation", "BenchmarkConfig", "BenchmarkResult",
@@ -95,6 +115,7 @@ def test_public_surface_is_pinned() -> None:
         "ResourceUnderflow", "Resources", "ResourcesInUse", "Snapshot", "UnknownGPU",
         "UnknownReservation", "add", "assign_gpus", "check", "compare", "discover",
         "ensure_benchmark", "fits", "format_size", "load_benchmark", "parse_cores",
-        "parse_gpus", "parse_size", "replay", "run_benchmark", "score", "subtract", "total"])
+        "parse_gpus", "parse_size", "replay", "run_benchmark", "score", "subtract", "total",
+        "GPUUsage", "Usage", "usage"])
     for name in dms.resources.__all__:
         assert hasattr(dms.resources, name)
