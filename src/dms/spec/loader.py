@@ -13,7 +13,7 @@ from typing import Any
 from dms.spec import semantic, structure
 from dms.spec.errors import SpecError, SpecValidationError
 from dms.spec.models import Ensemble
-from dms.spec.yamlpos import Document, SyntaxErrors, load_documents
+from dms.spec.yamlpos import Document, SyntaxErrors, load_documents, path_str
 
 __all__ = ["SUPPORTED_VERSIONS", "load_ensemble", "loads_ensemble", "normalize_version",
            "validate_data", "validate_file", "validate_text"]
@@ -24,6 +24,9 @@ Reader = Callable[[Document, dict[str, Any]], tuple[Ensemble | None, list[SpecEr
 def _read_v1(doc: Document, data: dict[str, Any]) -> tuple[Ensemble | None, list[SpecError]]:
     data = {**data, "version": "V1"}
     ensemble, errors = structure.build(doc, data)
+    # a recursive alias reads as null: the cycle error says it better than a type error
+    cycles = {path_str(p) for p in doc.cycles}
+    errors = [e for e in errors if e.path not in cycles]
     errors += semantic.check(doc, data)
     return (ensemble if not errors else None), _dedupe(errors)
 
@@ -108,9 +111,15 @@ def load_ensemble(path: str | FsPath) -> Ensemble:
 
 
 def _dedupe(errors: list[SpecError]) -> list[SpecError]:
+    # a misspelt required field shows up twice (unknown 'imgae', missing 'image'): keep
+    # the error whose hint is the fix ("did you mean 'image'?")
+    suggested = {e.path.rsplit(".", 1)[0] + "." + e.hint.split("'")[1]
+                 for e in errors if e.code == "unknown_field" and e.hint.startswith("did you")}
     seen: set[tuple[str, str, str]] = set()
     out = []
     for e in errors:
+        if e.code == "missing_field" and e.path in suggested:
+            continue
         key = (e.code, e.path, e.message)
         if key not in seen:
             seen.add(key)

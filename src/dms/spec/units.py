@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
+from fractions import Fraction
 
 __all__ = ["format_duration", "format_size", "parse_duration", "parse_frequency",
            "parse_size", "UnitError"]
@@ -87,7 +89,8 @@ def format_size(n: int) -> str | int:
     return best
 
 
-_DUR_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DUR_UNITS = {"ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60),
+              "h": Fraction(3600), "d": Fraction(86400)}
 _DUR_PART = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h|d)")
 
 
@@ -108,15 +111,16 @@ def parse_duration(value: object) -> float:
         pass
     else:
         return parse_duration(number)
-    pos, total = 0, 0.0
+    # exact arithmetic, one rounding at the end: "43ms" is exactly the float 0.043
+    pos, total = 0, Fraction(0)
     for m in _DUR_PART.finditer(s):
         if m.start() != pos:
             break
-        total += float(m.group(1)) * _DUR_UNITS[m.group(2)]
+        total += Fraction(m.group(1)) * _DUR_UNITS[m.group(2)]
         pos = m.end()
     if pos != len(s) or not s:
         _bad_duration(value)
-    return total
+    return float(total)
 
 
 def _bad_duration(value: object) -> float:
@@ -128,12 +132,12 @@ def format_duration(seconds: float) -> str:
     if seconds == 0:
         return "0s"
     if not float(seconds).is_integer():
-        ms = seconds * 1000
-        if float(ms).is_integer():
-            whole = int(seconds)
+        ms = round(seconds * 1000)
+        if float(Fraction(ms, 1000)) == seconds:
+            whole = ms // 1000
             head = format_duration(whole) if whole else ""
-            return f"{head}{int(ms - whole * 1000)}ms"
-        return f"{seconds!r}s"
+            return f"{head}{ms % 1000}ms"
+        return f"{format(Decimal(repr(float(seconds))), 'f')}s"
     rest = int(seconds)
     out = ""
     for name, mult in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,10 @@ def load_documents(text: str, file: str = "<string>") -> list[Document]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
         problem = exc.problem or str(exc)
         if exc.context:
-            problem = f"{exc.context}: {problem}"
+            cm = exc.context_mark
+            started = f" (started at line {cm.line + 1})" if cm and mark and \
+                cm.line != mark.line else ""
+            problem = f"{exc.context}{started}: {problem}"
         raise SyntaxErrors([SpecError(
             code="yaml_syntax", path="", message=f"bad YAML: {problem}",
             expected="valid YAML (mappings 'key: value', lists '- item')",
@@ -91,12 +95,15 @@ def load_documents(text: str, file: str = "<string>") -> list[Document]:
     for i, item in enumerate(raw):
         doc = Document(data=None, file=file)
         doc.data = _plain(item, (), doc)
-        doc.cycles = cycles.get(i, [])
+        for path, where in cycles.get(i, []):
+            doc.cycles.append(path)
+            if where:
+                doc.values[path] = doc.keys[path] = where
         docs.append(doc)
     return docs
 
 
-def _find_cycles(text: str) -> dict[int, list[Path]]:
+def _find_cycles(text: str) -> dict[int, list[tuple[Path, tuple[int, int] | None]]]:
     """Paths where an alias refers to a mapping or list that contains it (per document).
 
     ruamel's round-trip constructor silently turns such an alias into ``null``; the
@@ -104,25 +111,37 @@ def _find_cycles(text: str) -> dict[int, list[Path]]:
     """
     from ruamel.yaml.nodes import MappingNode, SequenceNode
 
-    found: dict[int, list[Path]] = {}
+    found: dict[int, list[tuple[Path, tuple[int, int] | None]]] = {}
+    lines = text.splitlines()
 
-    def walk(node: Any, path: Path, stack: set[int], out: list[Path]) -> None:
+    def alias_at(anchor: Any, parent: Any) -> tuple[int, int] | None:
+        # the alias token itself carries no mark once composed: find `*anchor` in the
+        # parent's span of the text
+        if not anchor:
+            return None
+        pattern = re.compile(rf"\*{re.escape(str(anchor))}(?![\w-])")
+        for ln in range(parent.start_mark.line, min(parent.end_mark.line + 1, len(lines))):
+            if m := pattern.search(lines[ln]):
+                return (ln + 1, m.start() + 1)
+        return None
+
+    def walk(node: Any, path: Path, stack: set[int], out: list[Any], parent: Any) -> None:
         if not isinstance(node, MappingNode | SequenceNode):
             return
         if id(node) in stack:
-            out.append(path)
+            out.append((path, alias_at(getattr(node, "anchor", None), parent)))
             return
         stack = stack | {id(node)}
         if isinstance(node, MappingNode):
             for k, v in node.value:
-                walk(v, (*path, getattr(k, "value", str(k))), stack, out)
+                walk(v, (*path, getattr(k, "value", str(k))), stack, out, node)
         else:
             for i, v in enumerate(node.value):
-                walk(v, (*path, i), stack, out)
+                walk(v, (*path, i), stack, out, node)
 
     for i, root in enumerate(_yaml().compose_all(io.StringIO(text))):
-        out: list[Path] = []
-        walk(root, (), set(), out)
+        out: list[Any] = []
+        walk(root, (), set(), out, root)
         if out:
             found[i] = out
     return found
