@@ -85,7 +85,7 @@ class Hardware:
 def discover(work_dir: str | Path, probe: Probe | None = None) -> Hardware:
     """Discover this machine (or the recorded one ``probe`` points at)."""
     p = probe or Probe()
-    work = str(work_dir)
+    work = os.path.abspath(work_dir)
     total, free = p.disk_usage(work)
     return Hardware(cpu=discover_cpu(p), ram=discover_ram(p), disks=tuple(discover_disks(p)),
                     work_dir=work, work_disk=Disk(size=total, type=_work_disk_type(p, work)),

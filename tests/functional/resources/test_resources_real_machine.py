@@ -34,7 +34,7 @@ def test_discovery_matches_what_the_os_says(tmp_path: Path) -> None:
     assert abs(hw.ram.size - psutil.virtual_memory().total) < 64 * 2**20
     usage = psutil.disk_usage(str(tmp_path))
     assert hw.work_disk.size == usage.total
-    assert abs(hw.work_free - usage.free) < 256 * 2**20
+    assert abs(hw.work_free - usage.free) < 2**30  # others write meanwhile
     assert hw.disks, "no block device found under /sys/block"
     # GPUs the kernel knows: NVIDIA driver entries + amdgpu/i915 DRM cards
     nvidia = list(Path("/proc/driver/nvidia/gpus").glob("*"))

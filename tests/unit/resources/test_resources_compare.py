@@ -73,11 +73,13 @@ def within(draw: st.DrawFn, outer: Resources) -> Resources:
 
 # ---------------------------------------------------------------- properties
 
+@settings(deadline=None)
 @given(resources(), resources())
 def test_subtraction_undoes_addition(a: Resources, b: Resources) -> None:
     assert subtract(add(a, b), b) == a
 
 
+@settings(deadline=None)
 @given(described(), described())
 def test_comparison_is_antisymmetric(a: Resources, b: Resources) -> None:
     ab, ba = compare(a, b), compare(b, a)
@@ -87,12 +89,13 @@ def test_comparison_is_antisymmetric(a: Resources, b: Resources) -> None:
         assert ba.dimensions[dim] == c.inverse()
 
 
+@settings(deadline=None)
 @given(described())
 def test_comparison_with_itself_is_equal(a: Resources) -> None:
     assert compare(a, a).overall is Comparison.EQUAL
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.data(), resources())
 def test_request_that_fits_free_fits_onboarded(data: st.DataObject, onboarded: Resources) -> None:
     used = data.draw(within(onboarded))
@@ -106,7 +109,7 @@ def test_request_that_fits_free_fits_onboarded(data: st.DataObject, onboarded: R
         assert fits(other, onboarded).ok
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None)
 @given(st.data(), resources(), resources())
 def test_fits_is_monotone(data: st.DataObject, request: Resources, available: Resources) -> None:
     extra = data.draw(resources())
@@ -117,11 +120,13 @@ def test_fits_is_monotone(data: st.DataObject, request: Resources, available: Re
         assert not fits(request, available).ok
 
 
+@settings(deadline=None)
 @given(resources())
 def test_everything_fits_itself_exactly(r: Resources) -> None:
     assert fits(r, r).ok
 
 
+@settings(deadline=None)
 @given(resources(), resources())
 def test_addition_is_commutative_in_amounts(a: Resources, b: Resources) -> None:
     assert add(a, b).amounts() == add(b, a).amounts()
