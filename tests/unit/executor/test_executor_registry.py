@@ -88,3 +88,9 @@ def test_default_executors_builds_docker_from_its_section() -> None:
 def test_default_executors_rejects_unknown_names() -> None:
     with pytest.raises(ConfigError, match="unknown executor"):
         default_executors({"enabled": ["podman"]})
+
+
+def test_bad_docker_section_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="bad docker executor settings") as info:
+        default_executors({"enabled": ["docker"], "docker": {"base_ulr": "unix:///x"}})
+    assert "base_url" in info.value.hint

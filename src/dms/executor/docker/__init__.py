@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
+
+from dms.errors import ConfigError
 from dms.executor.docker.config import DockerSettings, create_args
 from dms.executor.docker.driver import DockerExecutor
 
@@ -21,6 +24,11 @@ def build(settings: Any = None) -> DockerExecutor:
     """Registry entry point: ``settings`` is a DockerSettings, a dict of its fields, or None."""
     if settings is None or isinstance(settings, DockerSettings):
         return DockerExecutor(settings)
-    if isinstance(settings, dict):
-        return DockerExecutor(DockerSettings(**settings))
-    return DockerExecutor(DockerSettings.model_validate(settings, from_attributes=True))
+    try:
+        if isinstance(settings, dict):
+            return DockerExecutor(DockerSettings.model_validate(settings))
+        return DockerExecutor(DockerSettings.model_validate(settings, from_attributes=True))
+    except pydantic.ValidationError as exc:
+        fields = ", ".join(DockerSettings.model_fields)
+        raise ConfigError(f"bad docker executor settings: {exc}",
+                          hint=f"the docker section takes: {fields}") from exc

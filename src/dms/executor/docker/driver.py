@@ -86,6 +86,13 @@ class DockerExecutor:
             hint="start dockerd, or point DOCKER_HOST / the docker executor's base_url "
                  "at a running one", code="executor_unavailable")
 
+    async def _api_async(self) -> docker.APIClient:
+        client = self._client
+        if client is not None:
+            return client
+        made: docker.APIClient = await self._call(self._api)
+        return made
+
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await trio.to_thread.run_sync(partial(fn, *args), limiter=self._api_limiter)
 
@@ -193,7 +200,7 @@ class DockerExecutor:
                 f"nor pullable: {reason}", hint=_IMAGE_HINT, code="image_missing") from exc
 
     async def wait(self, handle: Handle) -> ExitStatus:
-        api = self._api() if self._client else await self._call(self._api)
+        api = await self._api_async()
         deadline_at: float | None = handle.meta.get("deadline_at")
         timed_out = False
         try:
@@ -287,7 +294,7 @@ class DockerExecutor:
 
     # -- extras (SupportsStats, SupportsExec) ---------------------------------------
     async def stats(self, handle: Handle) -> dict[str, Any]:
-        api = self._api() if self._client else await self._call(self._api)
+        api = await self._api_async()
         return await self._call(lambda: api.stats(handle.ref, stream=False))
 
     async def exec(self, handle: Handle, cmd: list[str]) -> tuple[int, bytes]:

@@ -1,0 +1,127 @@
+"""Executor benchmarks: start-to-exit of a hello workload, printed as one JSON object.
+
+    .venv/bin/python benchmarks/executors.py [--runs N] [--only docker,microvm,wasm]
+
+One function per executor returns its keys; ``main`` merges them. An executor that
+cannot run here reports ``<name>_error`` instead of failing the others.
+
+docker: ``docker_hello_ms`` is the median of start() + wait() + logs() through the dms
+executor; ``docker_sdk_hello_ms`` the median of a bare ``client.containers.run(image,
+cmd)`` (create, start, wait, logs) on the same daemon and image, interleaved with the
+dms runs; ``docker_ratio`` = dms / sdk (target <= 1.15). dms runs with network off, which is
+cheaper than the SDK's default bridge, so ``docker_sdk_isolated_hello_ms`` /
+``docker_ratio_isolated`` also compare against the SDK with the same isolation options
+(network none, read-only root, tmpfs /tmp, init, no-new-privileges). All use the tests' own dockerd
+and the registry-free busybox image (``dms.testing``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import trio
+
+Bench = Callable[[int], dict[str, Any]]
+
+
+def _ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 1)
+
+
+def bench_docker(runs: int) -> dict[str, Any]:
+    import docker
+
+    from dms.executor.contract import WorkloadSpec
+    from dms.executor.docker import DockerExecutor, DockerSettings
+    from dms.testing.dockerd import ensure_dockerd
+    from dms.testing.images import ensure_busybox_image
+
+    url = ensure_dockerd()
+    image = ensure_busybox_image(url)
+    cmd = ["echo", "hello"]
+    client = docker.DockerClient(base_url=url)
+    ex = DockerExecutor(DockerSettings(base_url=url, owner="bench"))
+    dms_s: list[float] = []
+    sdk_s: list[float] = []
+
+    async def dms_once() -> float:
+        spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="docker",
+                            image=image, cmd=tuple(cmd))
+        t0 = time.perf_counter()
+        handle = await ex.start(spec)
+        status = await ex.wait(handle)
+        lines = [line async for line in ex.logs(handle)]
+        elapsed = time.perf_counter() - t0
+        await ex.remove(handle)
+        assert status.ok and lines and lines[0].data == b"hello", (status, lines)
+        return elapsed
+
+    # the same isolation dms applies, to tell executor overhead from isolation cost
+    isolated = {"network_mode": "none", "read_only": True, "init": True,
+                "tmpfs": {"/tmp": "rw,nosuid,nodev,size=64m"},
+                "security_opt": ["no-new-privileges"]}
+    iso_s: list[float] = []
+
+    def sdk_once(**kw: Any) -> float:
+        name = f"bench-sdk-{uuid.uuid4().hex[:10]}"
+        t0 = time.perf_counter()
+        out = client.containers.run(image, cmd, name=name, **kw)
+        elapsed = time.perf_counter() - t0
+        client.api.remove_container(name, force=True)
+        assert out == b"hello\n", out
+        return elapsed
+
+    async def main() -> None:
+        for i in range(runs + 2):          # two warm-up rounds, not counted
+            d = await dms_once()
+            s = await trio.to_thread.run_sync(sdk_once)
+            iso = await trio.to_thread.run_sync(lambda: sdk_once(**isolated))
+            if i >= 2:
+                dms_s.append(d)
+                sdk_s.append(s)
+                iso_s.append(iso)
+
+    try:
+        trio.run(main)
+    finally:
+        ex.close()
+        client.close()
+    dms_ms, sdk_ms, iso_ms = _ms(dms_s), _ms(sdk_s), _ms(iso_s)
+    return {"docker_hello_ms": dms_ms, "docker_sdk_hello_ms": sdk_ms,
+            "docker_ratio": round(dms_ms / sdk_ms, 3), "docker_runs": runs,
+            "docker_sdk_isolated_hello_ms": iso_ms,
+            "docker_ratio_isolated": round(dms_ms / iso_ms, 3)}
+
+
+BENCHES: dict[str, Bench] = {
+    "docker": bench_docker,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=15, help="measured runs per executor")
+    parser.add_argument("--only", default="", help="comma-separated executors to run")
+    args = parser.parse_args(argv)
+    wanted = [n for n in args.only.split(",") if n] or list(BENCHES)
+    result: dict[str, Any] = {}
+    for name in wanted:
+        if name not in BENCHES:
+            parser.error(f"unknown executor {name!r}; known: {', '.join(BENCHES)}")
+        try:
+            result.update(BENCHES[name](args.runs))
+        except Exception as exc:  # one broken executor must not hide the others' figures
+            result[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
+    print(json.dumps(result, indent=2, sort_keys=True))
+    return 0 if not any(k.endswith("_error") for k in result) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
