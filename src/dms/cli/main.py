@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,20 +89,21 @@ def status(home: Path | None, as_json: bool, api_port: int | None) -> None:
 
 
 def _add_subcommands() -> None:
-    from dms.cli import config_cmds, key_cmds
+    from dms.cli import cap_cmds, config_cmds, deploy_cmds, key_cmds, node_cmds
 
     cli.add_command(config_cmds.config)
     cli.add_command(key_cmds.key)
-    for modname, names in (("dms.cli.spec_cmds", ("validate", "translate")),
-                           ("dms.cli.testnet_cmds", ("testnet",))):
-        try:
-            mod = __import__(modname, fromlist=["_"])
-        except ImportError:
-            continue
-        for name in names:
-            cmd = getattr(mod, name, None)
-            if isinstance(cmd, click.Command):
-                cli.add_command(cmd, name)
+    cli.add_command(cap_cmds.cap)
+    for cmd in (node_cmds.actor, node_cmds.peers, node_cmds.hello, node_cmds.onboard,
+                node_cmds.offboard, node_cmds.onboarding, node_cmds.resources,
+                node_cmds.hardware, node_cmds.benchmark, deploy_cmds.deploy,
+                deploy_cmds.deployment):
+        cli.add_command(cmd)
+    from dms.cli import spec_cmds, testnet_cmds
+
+    cli.add_command(spec_cmds.validate, "validate")
+    cli.add_command(spec_cmds.translate, "translate")
+    cli.add_command(testnet_cmds.testnet, "testnet")
 
 
 _add_subcommands()
@@ -114,4 +114,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,9 +6,11 @@ models, imported here so the whole tree validates at once.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from dms.network.settings import NetworkSettings
 
 
 class Section(BaseModel):
@@ -37,6 +39,36 @@ class DaemonSettings(Section):
     work_dir: str = Field("work", description="Directory for workloads' files, relative to DMS_HOME unless absolute.")
 
 
+class ExecutorSettings(Section):
+    enabled: list[str] = Field(default_factory=lambda: ["docker", "microvm", "wasm"],
+                               description="Executors to wire, in order. Only those that really "
+                               "work on this machine (is_installed) are advertised to peers.")
+    docker: dict[str, Any] = Field(default_factory=dict, description="Docker executor settings "
+                                   "(e.g. base_url; default from DOCKER_HOST or the local socket).")
+    microvm: dict[str, Any] = Field(default_factory=dict, description="MicroVM executor settings "
+                                    "(state_dir defaults to <work_dir>/microvm).")
+    wasm: dict[str, Any] = Field(default_factory=dict, description="WebAssembly executor settings.")
+
+
+class LocationSettings(Section):
+    continent: str | None = Field(None, description="Where this machine is, for location "
+                                  "constraints in ensembles (e.g. 'EU').")
+    country: str | None = Field(None, description="ISO country code, e.g. 'DE'.")
+    city: str | None = Field(None, description="City name.")
+    asn: int | None = Field(None, description="Autonomous system number of the uplink.")
+    isp: str | None = Field(None, description="Internet service provider.")
+
+
+class DeploymentSettings(Section):
+    bid_window_s: float = Field(1.0, gt=0, description="Longest wait for bids; collection stops "
+                                "earlier once every connected peer has answered.")
+    commit_expiry_s: float = Field(15.0, gt=0, description="How long a provider holds a "
+                                   "commitment that no allocate follows.")
+    call_timeout_s: float = Field(10.0, gt=0, description="Timeout of one protocol call.")
+    deadline_s: float = Field(60.0, gt=0, description="Default deadline of a deployment.")
+    retry_pause_s: float = Field(0.5, ge=0, description="Pause between placement attempts.")
+
+
 class Config(Section):
     """The whole config. Keys are addressed by dotted paths, e.g. ``api.port``."""
 
@@ -44,3 +76,7 @@ class Config(Section):
     log: LogSettings = Field(default_factory=LogSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     daemon: DaemonSettings = Field(default_factory=DaemonSettings)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    location: LocationSettings = Field(default_factory=LocationSettings)
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)

@@ -1,7 +1,14 @@
 """The Node: wires the layers together explicitly (no import-time registration).
 
-It owns the node's keys, store and services, and exposes what the API and the node's
-behaviors need. Each layer is added here as it lands; nothing below imports the node.
+    Node.open(passphrase)   keys (dms, user), store, capability context "dms"
+    Node.serve()            Network ─ Router ─ Actor (the node actor, inbox "root")
+                            ├─ behaviors: public, peers, node, onboarding, resources,
+                            │             hardware, capabilities, deployments
+                            ├─ Provider      (bids, commits, allocations run here)
+                            └─ Orchestrator  (deployments this node asked for)
+
+Nothing below imports the node; heavy layers are imported here lazily so the CLI stays
+fast.
 """
 
 from __future__ import annotations
@@ -24,6 +31,25 @@ log = logging.getLogger("dms.node")
 
 DMS_KEY = "dms"
 USER_KEY = "user"
+REVOCATION_TOPIC = "/nunet/revocations"
+
+
+def did_of_peer(peer_id: str) -> str:
+    """The DID of a dms peer: its libp2p identity is the node's own Ed25519 key."""
+    from libp2p.peer.id import ID
+
+    from dms.errors import ValidationError
+    from dms.identity.did import did_from_public_key
+
+    try:
+        pub = ID.from_base58(peer_id).extract_public_key()
+    except Exception as exc:
+        raise ValidationError(f"not a peer id: {peer_id!r}",
+                              hint="peer ids look like 12D3KooW...") from exc
+    if pub is None:
+        raise ValidationError(f"peer id {peer_id!r} does not embed its public key",
+                              hint="dms peers use Ed25519 identities (12D3KooW...)")
+    return did_from_public_key(pub.to_bytes())
 
 
 class Node:
@@ -34,11 +60,23 @@ class Node:
         self.api_port: int | None = None
         self.key: SigningKey | None = None
         self.store: Store | None = None
+        self.capctx: Any = None
+        self.network: Any = None
+        self.router: Any = None
+        self.actor: Any = None
+        self.provider: Any = None
+        self.orchestrator: Any = None
+        self.onboarding: Any = None
+        self.executors: Any = None
+        self.available_executors: dict[str, dict[str, Any]] = {}
+        self.work_dir = resolve_in_home(home, config.daemon.work_dir)
         self._stop = trio.Event()
 
     # -- lifecycle -------------------------------------------------------------------
     def open(self, passphrase: str) -> None:
-        """Load (or on first start create) the node key, open the store."""
+        """Load (or on first start create) the keys, open the store and capabilities."""
+        from dms.ucan import CapabilityContext
+
         keystore = Keystore(self.home / "keys")
         first = not keystore.exists(DMS_KEY)
         self.key = keystore.get_or_create(DMS_KEY, passphrase)
@@ -48,36 +86,120 @@ class Node:
             # the local person gets a key too, so the CLI can sign its requests
             user = keystore.create(USER_KEY, passphrase)
             log.info("created user key %s", user.did)
+        self.capctx = CapabilityContext.load(self.home / "cap" / "dms.json", self.key)
+        if first:
+            # the local user is fully trusted by its own node (`dms cap anchor` changes it)
+            self.capctx.add_root(keystore.public(USER_KEY).did)
         store_path = self.config.store.path
         self.store = open_store(resolve_in_home(self.home, store_path) if store_path else None)
-        resolve_in_home(self.home, self.config.daemon.work_dir).mkdir(parents=True, exist_ok=True)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+
+    def _build_executors(self) -> Any:
+        from dms.errors import ConfigError
+        from dms.executor.registry import ExecutorRegistry, default_executors
+
+        cfg = self.config.executor
+        reg = ExecutorRegistry()
+        for name in cfg.enabled:
+            section = dict(getattr(cfg, name, {}) or {})
+            if name == "microvm":
+                section.setdefault("state_dir", str(self.work_dir / "microvm"))
+            if name == "wasm":
+                section.setdefault("state_dir", str(self.work_dir / "wasm"))
+            try:
+                for ex in default_executors({"enabled": [name], name: section}):
+                    reg.register(ex)
+            except (ConfigError, TypeError, ValueError) as exc:
+                log.warning("executor %s is not available: %s", name, exc)
+        return reg
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        await self._stop.wait()
+        from dms.actor import Actor, Router
+        from dms.actor.behaviors import register_peers, register_public
+        from dms.network import Network
+        from dms.node.behaviors import register_node_behaviors
+        from dms.orchestrator.orchestrator import Orchestrator, OrchestratorSettings
+        from dms.orchestrator.provider import Provider
+        from dms.resources.model import Location
+        from dms.resources.onboarding import Onboarding
+
+        assert self.key is not None and self.store is not None
+        self.executors = await trio.to_thread.run_sync(self._build_executors)
+        self.available_executors = await self.executors.probe()
+        log.info("executors here: %s", ", ".join(sorted(self.available_executors)) or "none")
+        self.onboarding = Onboarding(self.store, self.work_dir)
+        async with trio.open_nursery() as nursery:
+            self.network = Network(self.key, self.config.network)
+            await nursery.start(self.network.serve)
+            self.router = Router(self.network)
+            await nursery.start(self.router.serve)
+            self.actor = Actor(self.key, self.router, self.capctx)
+            await register_public(self.actor, self.public_status)
+            register_peers(self.actor, self.network)
+            loc = Location(**self.config.location.model_dump())
+            self.provider = Provider(actor=self.actor, resources=self.onboarding.resources, onboarding=self.onboarding,
+                                     executors=self.executors, store=self.store,
+                                     work_dir=self.work_dir / "allocations",
+                                     peer_id=self.network.peer_id, capctx=self.capctx,
+                                     location=loc, available=lambda: self.available_executors)
+            self.provider.register()
+            d = self.config.deployment
+            self.orchestrator = Orchestrator(
+                actor=self.actor, network=self.network, capctx=self.capctx, store=self.store,
+                settings=OrchestratorSettings(bid_window_s=d.bid_window_s,
+                                              commit_expiry_s=d.commit_expiry_s,
+                                              call_timeout_s=d.call_timeout_s,
+                                              deadline_s=d.deadline_s,
+                                              retry_pause_s=d.retry_pause_s),
+                did_of_peer=did_of_peer)
+            self.orchestrator.register()
+            await register_node_behaviors(self)
+            await nursery.start(self.provider.serve)
+            await nursery.start(self.orchestrator.serve)
+            log.info("peer %s listening on %s", self.network.peer_id,
+                     ", ".join(self.network.addrs()))
+            task_status.started()
+            await self._stop.wait()
+            nursery.cancel_scope.cancel()
 
     async def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
+        if self.actor is not None:
+            self.actor.close()
         if self.store is not None:
             self.store.close()
             self.store = None
 
-    # -- what the API shows ------------------------------------------------------------
+    # -- what the API and behaviors show -----------------------------------------------
     @property
     def did(self) -> str:
         assert self.key is not None
         return self.key.did
 
+    def public_status(self) -> dict[str, Any]:
+        return {"did": self.did, "peer_id": self.network.peer_id if self.network else None,
+                "version": __version__}
+
     def status(self) -> dict[str, Any]:
+        onboarded = None
+        if self.onboarding is not None:
+            onboarded = self.onboarding.resources.onboarded() is not None
         return {
             "did": self.did,
+            "peer_id": self.network.peer_id if self.network else None,
+            "addrs": self.network.addrs() if self.network else [],
+            "peers": len(self.network.connected_peers()) if self.network else 0,
             "version": __version__,
             "uptime_s": round(time.time() - self.started, 3),
             "home": str(self.home),
             "api_port": self.api_port,
+            "onboarded": onboarded,
+            "executors": sorted(self.available_executors),
         }
 
     def api_routers(self) -> list[Any]:
-        return []
+        from dms.node.api_routes import router
+
+        return [router]

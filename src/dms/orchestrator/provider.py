@@ -20,6 +20,7 @@ import logging
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,8 @@ MAX_COMMIT_S = 120.0
 class Provider:
     def __init__(self, *, actor: Any, resources: Any, onboarding: Any, executors: Any,
                  store: Any, work_dir: Path, peer_id: str, capctx: Any,
-                 location: Location | None = None) -> None:
+                 location: Location | None = None,
+                 available: Callable[[], Iterable[str]] | None = None) -> None:
         self.actor = actor
         self.rm = resources
         self.onboarding = onboarding
@@ -60,6 +62,8 @@ class Provider:
         self.peer_id = peer_id
         self.capctx = capctx
         self.location = location or Location()
+        # which executors really work here; the node probes them off the event loop
+        self.available = available or (lambda: self.executors.available())
         self.runtimes: dict[str, AllocationRuntime] = {}
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._nursery: trio.Nursery | None = None
@@ -95,7 +99,7 @@ class Provider:
 
     # -- bidding -----------------------------------------------------------------------
     def executors_here(self) -> set[str]:
-        return set(self.executors.available())
+        return set(self.available())
 
     def check_node(self, name: str, spec: dict[str, Any]) -> Bid | Decline:
         reasons: list[str] = []
