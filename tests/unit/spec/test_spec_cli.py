@@ -66,3 +66,18 @@ def test_translate_failure_is_an_error_with_a_hint(tmp_path: Path) -> None:
     r = CliRunner().invoke(translate, [str(f)])
     assert r.exit_code == 1
     assert "error:" in r.stderr and "hint: pass --from" in r.stderr
+
+
+def test_public_surface_is_pinned() -> None:
+    import dms.spec
+
+    assert sorted(dms.spec.__all__) == sorted([
+        "Allocation", "AllocationPlan", "ConversionResult", "ConversionWarning", "Ensemble",
+        "Execution", "Executor", "Node", "NodePlan", "Plan", "Port", "Resources",
+        "ResourceTotals", "SUPPORTED_VERSIONS", "SpecError", "SpecValidationError",
+        "Strategy", "Supervisor", "convert", "convert_file", "dump_ensemble",
+        "ensemble_to_data", "format_duration", "format_size", "guess_format",
+        "load_ensemble", "loads_ensemble", "lower", "parse_duration", "parse_size",
+        "validate_file", "validate_text"])
+    for name in dms.spec.__all__:
+        assert hasattr(dms.spec, name)

@@ -4,7 +4,8 @@
                         (deploy.replicas -> redundancy; dns_name = <name>; subnet.join
                          when there are several, so services reach each other by name)
 
-``depends_on`` becomes ordering: the services go under one RestForOne supervisor in
+Services are ``service`` allocations; ``restart: "no"`` or ``deploy.restart_policy.condition:
+none`` makes a one-shot ``task``. ``depends_on`` becomes ordering: the services go under one RestForOne supervisor in
 dependency order (a restart of a dependency restarts everything started after it).
 """
 
@@ -99,8 +100,10 @@ def _service(d: Draft, svc: dict[str, Any], path: str,
     env = _environment(svc.get("environment"))
     if env:
         ex["environment"] = env
-    alloc: dict[str, Any] = {"type": "task" if svc.get("restart") in (None, "no") and
-                             svc.get("ports") is None else "service",
+    # Compose services are long-running unless the file says they must not be restarted
+    one_shot = str(svc.get("restart")) == "no" or str(
+        ((svc.get("deploy") or {}).get("restart_policy") or {}).get("condition")) == "none"
+    alloc: dict[str, Any] = {"type": "task" if one_shot else "service",
                              "executor": "docker", "execution": ex, "dns_name": aname}
     node: dict[str, Any] = {"allocations": [aname]}
     res = _deploy(d, svc, path, node)
@@ -180,8 +183,10 @@ def _deploy(d: Draft, svc: dict[str, Any], path: str, node: dict[str, Any]) -> d
     if deploy.get("replicas") is not None and int(deploy["replicas"]) > 1:
         node["redundancy"] = int(deploy["replicas"])
     d.unused(dpath, deploy, {"replicas", "resources", "restart_policy"})
-    if deploy.get("restart_policy"):
-        d.warn(f"{dpath}.restart_policy", "restart limits cannot be expressed; ignored")
+    policy = deploy.get("restart_policy") or {}
+    if set(policy) - {"condition"}:
+        d.warn(f"{dpath}.restart_policy", "restart limits and delays cannot be expressed; "
+               "ignored")
     r = deploy.get("resources") or {}
     d.unused(f"{dpath}.resources", r, {"limits", "reservations"})
     for section in ("reservations", "limits"):  # limits win, as for Kubernetes

@@ -16,8 +16,6 @@ import json
 import math
 from typing import Any
 
-import hcl2
-
 from dms.errors import ValidationError
 from dms.spec.convert.common import ConversionResult, Draft, location_from_region
 from dms.spec.convert.nomad_shape import from_api, from_hcl
@@ -37,6 +35,8 @@ def parse_nomad(text: str) -> dict[str, Any]:
         if isinstance(data, dict) and "TaskGroups" in data:
             return from_api(data)
         return from_hcl(data)
+    import hcl2  # lark grammar: loaded only when a Nomad HCL file is read
+
     opts = hcl2.SerializationOptions(with_comments=False, explicit_blocks=False,
                                      strip_string_quotes=True, preserve_heredocs=False)
     return from_hcl(hcl2.loads(text, serialization_options=opts))
