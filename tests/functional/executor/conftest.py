@@ -24,8 +24,16 @@ OWNER = f"dms-functional-{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
-def docker_host() -> str:
-    return ensure_dockerd()
+def docker_host() -> Iterator[str]:
+    url = ensure_dockerd()
+    yield url
+    # safety net: a test that died between start() and remove() leaves no container
+    client = docker.APIClient(base_url=url)
+    try:
+        for c in client.containers(all=True, filters={"label": [f"dms.owner={OWNER}"]}):
+            client.remove_container(c["Id"], force=True, v=True)
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,12 +16,24 @@ Subclass :class:`ExecutorContract` in a test module (its name must start with
                         exists in the backend (containers, processes, files); empty
                         after remove()
 
-Import it by path (test dirs are not packages, and ``contract`` is a common name)::
+Import it by path under one shared module name (test dirs are not packages, and
+``contract`` is a common name)::
 
-    from pathlib import Path
     import importlib.util, sys
-    _p = Path(__file__).resolve().parents[2] / "functional" / "executor" / "contract.py"
-    ...  # or use load_contract() from tests/functional/executor/conftest.py
+    from pathlib import Path
+
+    def _load_contract():
+        name = "dms_executor_contract"
+        if name not in sys.modules:
+            path = Path(__file__).resolve().parents[2] / "functional/executor/contract.py"
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        return sys.modules[name]
+
+    class TestMyExecutorContract(_load_contract().ExecutorContract):
+        pass
 
 See ``tests/unit/executor/test_executor_noop_contract.py`` (noop) and
 ``tests/functional/executor/test_executor_docker_contract.py`` (docker) for complete

@@ -84,7 +84,7 @@ async def test_cpu_memory_pids_limits_are_in_the_cgroup(ex: DockerExecutor, make
 
 
 async def test_pids_limit_stops_a_fork_bomb(ex: DockerExecutor, make: Make) -> None:
-    spec = make("for i in $(seq 40); do sleep 30 & done; wait", limits=Limits(pids=10))
+    spec = make("for i in $(seq 40); do sleep 5 & done; wait", limits=Limits(pids=10))
     _, status, lines = await run(ex, spec)
     assert status.exit_code is not None
     assert any("fork" in line or "resource" in line.lower() for line in out(lines, "stderr")), lines

@@ -93,3 +93,20 @@ def test_fingerprint_from_info() -> None:
 
 def test_ping_unix_on_a_missing_socket(tmp_path: Path) -> None:
     assert ping_unix(f"unix://{tmp_path}/none.sock", 0.5) is False
+
+
+def test_engine_errors_become_executor_errors() -> None:
+    import docker.errors
+    import requests
+
+    from dms.errors import ExecutorError
+    from dms.executor.docker import DockerExecutor, DockerSettings
+
+    ex = DockerExecutor(DockerSettings(base_url="unix:///nowhere.sock"))
+    with pytest.raises(ExecutorError, match="refused: boom"), ex._translated():
+        raise docker.errors.APIError("500 Server Error", explanation="boom")
+    with pytest.raises(ExecutorError) as info, ex._translated():
+        raise requests.exceptions.ConnectionError("reset")
+    assert info.value.code == "executor_unavailable"
+    with pytest.raises(docker.errors.NotFound), ex._translated():
+        raise docker.errors.NotFound("gone")

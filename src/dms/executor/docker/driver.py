@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import docker
 import docker.errors
+import requests
 import trio
 from docker.utils import parse_repository_tag
 
@@ -94,11 +96,27 @@ class DockerExecutor:
         return made
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(partial(fn, *args), limiter=self._api_limiter)
+        with self._translated():
+            return await trio.to_thread.run_sync(partial(fn, *args), limiter=self._api_limiter)
 
     async def _long(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(partial(fn, *args), limiter=self._stream_limiter,  # type: ignore[call-arg]
-                                             abandon_on_cancel=True)
+        with self._translated():
+            return await trio.to_thread.run_sync(  # type: ignore[call-arg]
+                partial(fn, *args), limiter=self._stream_limiter, abandon_on_cancel=True)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """Engine and transport errors -> ExecutorError; NotFound stays for the caller."""
+        try:
+            yield
+        except docker.errors.NotFound:
+            raise
+        except docker.errors.APIError as exc:
+            raise ExecutorError(f"the Docker Engine refused: {exc.explanation or exc}",
+                                hint="see the daemon's log; retry if it was restarting"
+                                ) from exc
+        except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+            raise self._unreachable(exc) from exc
 
     def close(self) -> None:
         with self._client_lock:
