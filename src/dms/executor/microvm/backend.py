@@ -43,7 +43,7 @@ class VMMBackend(Protocol):
     def base_cmdline(self) -> str:
         """Kernel arguments this VMM needs (console, reboot method, clock)."""
 
-    def disk_names(self, disks: tuple[Disk, ...]) -> dict[str, str]:
+    def disk_names(self, disks: tuple[Disk, ...], has_initrd: bool) -> dict[str, str]:
         """role -> guest device name when the guest cannot read disk serials, else {}."""
 
     async def launch(self, plan: LaunchPlan) -> trio.Process:

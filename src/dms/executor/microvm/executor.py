@@ -174,7 +174,7 @@ class MicroVMExecutor:
         cmdline = kernel_args(base=backend.base_cmdline(), tsc_khz=None, nonce=rec.nonce,
                               disks=[d.role for d in disk_tuple], workdir=spec.working_dir,
                               read_only_root=spec.read_only_root, extra=spec.kernel_args,
-                              disk_names=backend.disk_names(disk_tuple))
+                              disk_names=backend.disk_names(disk_tuple, initrd is not None))
         return LaunchPlan(workdir=wd, kernel=Path(kernel), initrd=initrd, cmdline=cmdline,
                           disks=disk_tuple, memory_mib=mem, vcpus=vcpus,
                           console=wd / "console.log", vmm_log=wd / "vmm.log")

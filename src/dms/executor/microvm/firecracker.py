@@ -117,9 +117,8 @@ class FirecrackerBackend:
     def base_cmdline(self) -> str:
         return BASE_CMDLINE
 
-    def disk_names(self, disks: tuple[Disk, ...]) -> dict[str, str]:
+    def disk_names(self, disks: tuple[Disk, ...], has_initrd: bool) -> dict[str, str]:
         # Firecracker's virtio-blk serial is not the drive id: name disks by order.
-        has_initrd = True  # only consulted for dms-init guests, which always have one
         return {d.role: f"vd{chr(ord('a') + i)}"
                 for i, (d, _) in enumerate(ordered_disks(disks, has_initrd))}
 

@@ -160,7 +160,7 @@ class QemuBackend:
         tsc = f" tsc_early_khz={self._tsc_khz}" if self._tsc_khz else ""
         return BASE_CMDLINE + tsc
 
-    def disk_names(self, disks: tuple[Disk, ...]) -> dict[str, str]:
+    def disk_names(self, disks: tuple[Disk, ...], has_initrd: bool) -> dict[str, str]:
         return {}  # the guest finds QEMU's disks by serial
 
     async def launch(self, plan: LaunchPlan) -> trio.Process:

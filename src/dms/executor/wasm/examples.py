@@ -92,6 +92,34 @@ def sleep_wat(total_ms: int, *, before: str = "", step_ms: int = 50, exit_code: 
 """
 
 
+def args_env_wat() -> str:
+    """Writes its argv buffer, then its environment buffer, to stdout (NUL-separated
+    strings, as WASI hands them over), then exits 0."""
+    return f"""(module{_IMPORTS}
+  (import "wasi_snapshot_preview1" "args_sizes_get"
+    (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get"
+    (func $environ_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get"
+    (func $environ_get (param i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16))))
+  (func (export "_start")
+    ;; counts at 32/36, pointer table at 1024, strings at 16384
+    (drop (call $args_sizes_get (i32.const 32) (i32.const 36)))
+    (drop (call $args_get (i32.const 1024) (i32.const 16384)))
+    (call $print (i32.const 16384) (i32.load (i32.const 36)))
+    (drop (call $environ_sizes_get (i32.const 32) (i32.const 36)))
+    (drop (call $environ_get (i32.const 1024) (i32.const 16384)))
+    (call $print (i32.const 16384) (i32.load (i32.const 36)))
+    (call $proc_exit (i32.const 0))))
+"""
+
+
 def grow_memory_wat(pages_per_step: int = 16) -> str:
     """Grows its memory in a loop and traps (``unreachable``) once growth is refused."""
     return f"""(module
