@@ -1,0 +1,68 @@
+"""What only a real guest shows: limits inside the VM, the inputs disk, env, crashes.
+
+Real QEMU (TCG here) booting the Debian cloud kernel with the dms guest; two boots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import trio
+
+from dms.executor.contract import Limits, WorkloadSpec
+from dms.executor.microvm import MicroVMExecutor, MicroVMSettings
+from dms.testing.guest import build_guest
+
+pytestmark = [pytest.mark.functional, pytest.mark.qemu, pytest.mark.slow]
+
+PROBE = r"""
+echo "cpus=$(grep -c ^processor /proc/cpuinfo)"
+echo "memkb=$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
+echo "input=$(cat /inputs/data.txt)"
+if echo x > /inputs/new.txt 2>/dev/null; then echo inputs=writable; else echo inputs=ro; fi
+echo "greeting=$GREETING"
+echo "pwd=$(pwd)"
+mkdir -p /results/sub && cp /inputs/data.txt /results/sub/copy.txt
+"""
+
+
+@pytest.fixture
+def executor(tmp_path: Path) -> MicroVMExecutor:
+    guest = build_guest()
+    return MicroVMExecutor(MicroVMSettings(state_dir=tmp_path / "state", backend="qemu",
+                                           kernel=guest.kernel, initrd=guest.initrd))
+
+
+async def test_limits_inputs_env_and_results_inside_the_guest(tmp_path: Path,
+                                                              executor: MicroVMExecutor) -> None:
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    (inputs / "data.txt").write_text("from the host\n")
+    spec = WorkloadSpec(id="probe", executor="microvm", cmd=("sh", "-c", PROBE),
+                        env={"GREETING": "hi there"}, working_dir="/tmp",
+                        limits=Limits(cpus=2, memory_bytes=160 << 20),
+                        inputs_dir=inputs, results_dir=tmp_path / "results")
+    handle = await executor.start(spec)
+    with trio.fail_after(60):
+        status = await executor.wait(handle)
+    console = b"\n".join([ln.data async for ln in executor.logs(handle)]).decode()
+    assert status.ok, f"{status}\n{console}"
+    assert "cpus=2" in console, console
+    memkb = int(console.split("memkb=")[1].split()[0])
+    assert 100_000 < memkb <= 160 * 1024, memkb   # MemTotal is RAM minus the kernel's share
+    assert "input=from the host" in console and "inputs=ro" in console
+    assert "greeting=hi there" in console and "pwd=/tmp" in console
+    assert (tmp_path / "results" / "sub" / "copy.txt").read_text() == "from the host\n"
+    await executor.remove(handle)
+
+
+async def test_kernel_panic_is_a_failure_not_a_success(executor: MicroVMExecutor) -> None:
+    spec = WorkloadSpec(id="panic", executor="microvm",
+                        cmd=("sh", "-c", "echo c > /proc/sysrq-trigger"))
+    handle = await executor.start(spec)
+    with trio.fail_after(60):
+        status = await executor.wait(handle)
+    assert not status.ok and status.exit_code is None, status
+    assert "no exit status" in (status.error or ""), status
+    await executor.remove(handle)
