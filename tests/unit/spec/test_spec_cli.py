@@ -43,10 +43,10 @@ def test_validate_json() -> None:
 
 
 def test_translate_to_stdout_with_warnings_on_stderr() -> None:
-    r = CliRunner().invoke(translate, [str(DATA / "compose" / "web-db.yaml")])
+    r = CliRunner().invoke(translate, [str(DATA / "compose" / "healthcheck.yaml")])
     assert r.exit_code == 0, r.output
     assert r.stdout.startswith("version: V1\n")
-    assert "warning: services.db.volumes" in r.stderr
+    assert "warning: services.api.healthcheck.retries" in r.stderr
     assert "warning" not in r.stdout
 
 

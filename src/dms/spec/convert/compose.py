@@ -32,7 +32,7 @@ _HINTS = {
     "expose": "expose ports with nodes.<name>.ports",
     "labels": "use top-level metadata",
 }
-_HANDLED = {"image", "command", "entrypoint", "environment", "ports", "deploy", "depends_on",
+_HANDLED = {"volumes", "image", "command", "entrypoint", "environment", "ports", "deploy", "depends_on",
             "working_dir", "healthcheck", "cpus", "mem_limit", "restart", "container_name",
             "hostname"}
 
@@ -43,7 +43,10 @@ def from_compose_data(data: dict[str, Any], file: str = "<compose>") -> Conversi
         raise ValidationError(f"{file}: no `services` mapping found",
                               hint="a Compose file lists its containers under `services:`")
     d = Draft(source="compose")
-    d.unused("", data, {"services", "version", "name"}, hints=_HINTS)
+    d.unused("", data, {"services", "version", "name", "volumes"}, hints=_HINTS)
+    for vname, vspec in (data.get("volumes") or {}).items():
+        d.unused(f"volumes.{vname}", vspec, set(),
+                 "volume drivers and options are the provider's choice")
     deps: dict[str, list[str]] = {}
     names: dict[str, str] = {}
     restarts: dict[str, bool] = {}
@@ -114,6 +117,13 @@ def _service(d: Draft, svc: dict[str, Any], path: str,
         ports += _port(d, p, f"{path}.ports[{i}]", aname)
     if ports:
         node["ports"] = ports
+    volumes = []
+    for i, v in enumerate(svc.get("volumes") or []):
+        vol = _volume(d, v, f"{path}.volumes[{i}]")
+        if vol:
+            volumes.append(vol)
+    if volumes:
+        alloc["volumes"] = volumes
     if svc.get("healthcheck"):
         hc = _healthcheck(d, svc["healthcheck"], f"{path}.healthcheck")
         if hc:
@@ -122,6 +132,35 @@ def _service(d: Draft, svc: dict[str, Any], path: str,
         d.warn(f"{path}.restart", f"restart {svc['restart']!r} is not understood; ignored")
     d.unused(path, svc, _HANDLED, hints=_HINTS)
     return alloc, node
+
+
+def _volume(d: Draft, v: Any, path: str) -> dict[str, Any] | None:
+    """Named and anonymous volumes carry over; host bind mounts and tmpfs do not."""
+    if isinstance(v, dict):
+        vtype = str(v.get("type", "volume"))
+        source, target = v.get("source"), v.get("target")
+        read_only = bool(v.get("read_only"))
+        d.unused(path, v, {"type", "source", "target", "read_only"})
+    else:
+        parts = str(v).split(":")
+        if len(parts) == 1:
+            source, target, mode = None, parts[0], ""
+        else:
+            source, target, mode = parts[0], parts[1], (parts[2] if len(parts) > 2 else "")
+        vtype = "bind" if source and source.startswith(("/", ".", "~")) else "volume"
+        read_only = "ro" in mode.split(",")
+    if vtype != "volume" or not target:
+        why = "host paths do not exist on a provider" if vtype == "bind" else \
+            "only named and anonymous volumes carry over"
+        d.warn(path, f"{vtype} mount {v!r} cannot be expressed ({why}); left out",
+               "use inputs (s3://...) or bake the files into the image")
+        return None
+    out: dict[str, Any] = {"target": str(target)}
+    if source:
+        out["source"] = str(source)
+    if read_only:
+        out["read_only"] = True
+    return out
 
 
 def _environment(env: Any) -> dict[str, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dms.spec.convert import k8s_volumes
 from dms.spec.convert.common import (
     ConversionResult,
     Draft,
@@ -64,6 +65,8 @@ def _object(d: Draft, doc: dict[str, Any], where: str) -> None:
     spec = doc.get("spec") or {}
     replicas = 1
     task = kind in ("Job", "CronJob")
+    if kind != "Pod":
+        d.unused(f"{base}.spec", spec, _SPEC_KEYS | set(_JOB_KEYS))
     if kind == "Pod":
         pod, pod_path = spec, f"{base}.spec"
     elif kind == "CronJob":
@@ -74,6 +77,7 @@ def _object(d: Draft, doc: dict[str, Any], where: str) -> None:
         pod, pod_path = (job.get("template") or {}).get("spec") or {}, \
             f"{base}.spec.jobTemplate.spec.template.spec"
         _job_fields(d, job, f"{base}.spec.jobTemplate.spec")
+        d.unused(f"{base}.spec.jobTemplate.spec", job, {"template", *_JOB_KEYS})
     else:
         pod = (spec.get("template") or {}).get("spec") or {}
         pod_path = f"{base}.spec.template.spec"
@@ -100,14 +104,22 @@ def _object(d: Draft, doc: dict[str, Any], where: str) -> None:
             d.warn(f"{pod_path}.{ckey}", f"{ckey} cannot be expressed; skipped",
                    "fold their work into the main image or a provision script")
     handled = {"containers", "initContainers", "ephemeralContainers", "restartPolicy",
-               "nodeSelector", "affinity"}
+               "nodeSelector", "affinity", "volumes"}
     d.unused(pod_path, pod, handled)
+    volumes = k8s_volumes.sources(d, pod.get("volumes"), f"{pod_path}.volumes",
+                                  spec.get("volumeClaimTemplates") if kind == "StatefulSet"
+                                  else None, f"{base}.spec.volumeClaimTemplates")
     allocs = []
     for j, c in enumerate(pod.get("containers") or []):
         cname = str(c.get("name") or f"c{j}")
         aname = d.unique(name if cname == name else f"{name}-{cname}")
-        d.allocations[aname] = _container(d, c, f"{pod_path}.containers[{j}]", task, node,
-                                          aname)
+        cpath = f"{pod_path}.containers[{j}]"
+        alloc = _container(d, c, cpath, task, node, aname)
+        mounted = k8s_volumes.mounts(d, c.get("volumeMounts"), f"{cpath}.volumeMounts",
+                                     volumes)
+        if mounted:
+            alloc["volumes"] = mounted
+        d.allocations[aname] = alloc
         node["allocations"].append(aname)
         allocs.append(aname)
     if not allocs:
@@ -118,9 +130,15 @@ def _object(d: Draft, doc: dict[str, Any], where: str) -> None:
         d.supervisors.append({"strategy": "OneForOne", "allocations": allocs})
 
 
+_JOB_KEYS = ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds",
+             "ttlSecondsAfterFinished")
+#: workload spec keys read here or meaningless outside a cluster (selectors, service names)
+_SPEC_KEYS = {"replicas", "selector", "template", "serviceName", "volumeClaimTemplates",
+              "schedule", "jobTemplate"}
+
+
 def _job_fields(d: Draft, spec: dict[str, Any], path: str) -> None:
-    for key in ("completions", "parallelism", "backoffLimit", "activeDeadlineSeconds",
-                "ttlSecondsAfterFinished"):
+    for key in _JOB_KEYS:
         if key in spec:
             d.warn(f"{path}.{key}", f"{key} cannot be expressed; ignored")
 
@@ -169,7 +187,7 @@ def _container(d: Draft, c: dict[str, Any], path: str, task: bool, node: dict[st
         if hc:
             alloc["healthcheck"] = hc
     handled = {"name", "image", "command", "args", "workingDir", "env", "envFrom",
-               "resources", "ports", "livenessProbe", "imagePullPolicy"}
+               "resources", "ports", "livenessProbe", "imagePullPolicy", "volumeMounts"}
     d.unused(path, c, handled)
     return alloc
 
