@@ -100,8 +100,91 @@ def bench_docker(runs: int) -> dict[str, Any]:
             "docker_ratio_isolated": round(dms_ms / iso_ms, 3)}
 
 
+def bench_microvm(runs: int) -> dict[str, Any]:
+    """QEMU microvm (or Firecracker where installed) booting the dms test guest:
+    start() + wait() + logs() of ``echo hello``; at most 5 runs (TCG boots take seconds)."""
+    import tempfile
+    from pathlib import Path
+
+    from dms.executor.contract import WorkloadSpec
+    from dms.executor.microvm import MicroVMExecutor, MicroVMSettings
+    from dms.testing.guest import build_guest
+
+    runs = min(runs, 5)
+    guest = build_guest()
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ex = MicroVMExecutor(MicroVMSettings(state_dir=Path(tmp), kernel=guest.kernel,
+                                             initrd=guest.initrd))
+        backend = ex.backend()
+        label = (backend.name if backend.name == "firecracker"
+                 else f"{backend.name}-{backend.accel()}")
+
+        async def once() -> float:
+            spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="microvm",
+                                cmd=("echo", "hello"))
+            t0 = time.perf_counter()
+            handle = await ex.start(spec)
+            status = await ex.wait(handle)
+            lines = [line.data async for line in ex.logs(handle)]
+            elapsed = time.perf_counter() - t0
+            await ex.remove(handle)
+            assert status.ok and b"hello" in lines, (status, lines)
+            return elapsed
+
+        async def main() -> None:
+            for i in range(runs + 1):       # one warm-up boot, not counted
+                elapsed = await once()
+                if i >= 1:
+                    samples.append(elapsed)
+
+        trio.run(main)
+    return {"microvm_hello_ms": _ms(samples), "microvm_backend": label,
+            "microvm_hello_max_ms": round(max(samples) * 1000, 1), "microvm_runs": runs}
+
+
+def bench_wasm(runs: int) -> dict[str, Any]:
+    """wasmtime in process: start() + wait() + logs() of a WAT hello module (compiled
+    per workload, as the executor does)."""
+    import tempfile
+    from pathlib import Path
+
+    from dms.executor.contract import WorkloadSpec
+    from dms.executor.wasm import WasmExecutor, WasmSettings
+    from dms.executor.wasm.examples import hello_wat
+
+    samples: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / "hello.wat"
+        module.write_text(hello_wat("hello\n"))
+        ex = WasmExecutor(WasmSettings(state_dir=Path(tmp) / "state"))
+
+        async def once() -> float:
+            spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="wasm",
+                                module=module)
+            t0 = time.perf_counter()
+            handle = await ex.start(spec)
+            status = await ex.wait(handle)
+            lines = [line.data async for line in ex.logs(handle)]
+            elapsed = time.perf_counter() - t0
+            await ex.remove(handle)
+            assert status.ok and lines == [b"hello"], (status, lines)
+            return elapsed
+
+        async def main() -> None:
+            for i in range(runs + 2):       # two warm-up rounds, not counted
+                elapsed = await once()
+                if i >= 2:
+                    samples.append(elapsed)
+
+        trio.run(main)
+    return {"wasm_hello_ms": _ms(samples), "wasm_runs": runs}
+
+
 BENCHES: dict[str, Bench] = {
     "docker": bench_docker,
+    "microvm": bench_microvm,
+    "wasm": bench_wasm,
 }
 
 
