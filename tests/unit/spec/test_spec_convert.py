@@ -149,3 +149,16 @@ def test_nomad_api_form_without_wrapper_and_dynamic_port() -> None:
 def test_unknown_source_format() -> None:
     with pytest.raises(ValidationError):
         convert("x: 1\n", "swarm")
+
+
+@pytest.mark.parametrize(("text", "fmt"), [
+    ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: three\n"
+     "  template: {spec: {containers: [{name: c, image: x}]}}\n", "k8s"),
+    ("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [oops]}\n", "k8s"),
+    ("services:\n  web: [not, a, mapping]\n", "compose"),
+    ('job "j" {\n group "g" {\n count = "many"\n }\n}\n', "nomad"),
+])
+def test_malformed_sources_give_an_error_not_a_traceback(text: str, fmt: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        convert(text, fmt)
+    assert info.value.hint

@@ -59,3 +59,28 @@ def test_plan_aggregates_and_places_each_allocation_once(data: dict[str, Any]) -
             assert a.workload.id == a.name
             assert {p for p in a.workload.ports} == {
                 (p.public, p.private) for p in node.ports if p.allocation == a.name}
+
+
+_JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=6),
+              st.sampled_from(["web", "docker", "n1", "1GiB", "30s", "V1", "OneForOne"])),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(
+            ["version", "allocations", "nodes", "web", "n1", "executor", "execution", "image",
+             "resources", "cpu", "cores", "ram", "size", "ports", "public", "private",
+             "allocation", "supervisor", "children", "edge_constraints", "s", "t", "type",
+             "healthcheck", "keys", "provision", "location", "accept"]), inner, max_size=4)),
+    max_leaves=25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(_JSONISH)
+def test_validation_never_crashes_and_always_locates(data: Any) -> None:
+    from dms.spec import validate_text
+
+    text = dump_yaml({"version": "V1", **data} if isinstance(data, dict) else data)
+    ensemble, errors = validate_text(text, "f.yaml")
+    assert (ensemble is None) == bool(errors)
+    for e in errors:
+        assert e.line >= 1 and e.column >= 1 and e.message and e.hint

@@ -74,6 +74,18 @@ def convert(text: str, source: str | None = None, *, filename: str = "") -> Conv
         raise ValidationError(f"unknown source format {source!r}",
                               hint="use one of: " + ", ".join(FORMATS))
     file = filename or f"<{fmt}>"
+    try:
+        return _convert(text, fmt, file)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # a source file of an unexpected shape (a list where a mapping belongs, a word
+        # where a number belongs): say so instead of a traceback
+        raise ValidationError(
+            f"{file}: cannot translate this {fmt} file: unexpected value ({exc!r})",
+            hint=f"check the file against the {fmt} schema (e.g. `kubectl apply --dry-run="
+                 "client`, `nomad job validate`, `docker compose config`)") from exc
+
+
+def _convert(text: str, fmt: str, file: str) -> ConversionResult:
     if fmt == "nomad":
         return from_nomad_text(text, file)
     try:
