@@ -69,6 +69,13 @@ class DeploymentSettings(Section):
     retry_pause_s: float = Field(0.5, ge=0, description="Pause between placement attempts.")
 
 
+class OnboardingSettings(Section):
+    benchmark_budget_s: float = Field(15.0, gt=0, le=600, description="Time budget of the "
+                                      "machine benchmark run at onboarding (`dms benchmark`).")
+    benchmark_max_age_s: float = Field(7 * 86400.0, gt=0, description="A stored benchmark "
+                                       "younger than this is reused at onboarding.")
+
+
 class Config(Section):
     """The whole config. Keys are addressed by dotted paths, e.g. ``api.port``."""
 
@@ -80,3 +87,4 @@ class Config(Section):
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     location: LocationSettings = Field(default_factory=LocationSettings)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)

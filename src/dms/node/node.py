@@ -127,7 +127,12 @@ class Node:
         self.executors = await trio.to_thread.run_sync(self._build_executors)
         self.available_executors = await self.executors.probe()
         log.info("executors here: %s", ", ".join(sorted(self.available_executors)) or "none")
-        self.onboarding = Onboarding(self.store, self.work_dir)
+        from dms.resources.benchmark import BenchmarkConfig
+
+        ob = self.config.onboarding
+        self.onboarding = Onboarding(self.store, self.work_dir,
+                                     benchmark_config=BenchmarkConfig(budget_s=ob.benchmark_budget_s),
+                                     benchmark_max_age_s=ob.benchmark_max_age_s)
         async with trio.open_nursery() as nursery:
             self.network = Network(self.key, self.config.network)
             await nursery.start(self.network.serve)

@@ -434,7 +434,11 @@ class Orchestrator:
         if not all(allocs.get(n, {}).get("status") in ENDED for n in tasks):
             return
         failed = [n for n, a in allocs.items() if a.get("status") == "failed"]
-        if failed:
+        stopped = [n for n, a in allocs.items() if a.get("status") == "stopped"]
+        if stopped and not failed:
+            self._event_and_touch(doc, f"allocation(s) stopped: {', '.join(sorted(stopped))}",
+                                  dep.STOPPED)
+        elif failed:
             self._event_and_touch(doc, f"allocation(s) failed: {', '.join(sorted(failed))}",
                                   dep.FAILED)
         else:

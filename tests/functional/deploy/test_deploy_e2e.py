@@ -1,0 +1,131 @@
+"""Alice deploys onto Bob and Carol over real daemons, a real dockerd and real libp2p."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dms.testing.cluster import Cluster
+from dms.testing.images import BUSYBOX_IMAGE
+
+pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
+
+
+def hello(name: str, msg: str, *, node: str = "n1", cores: float = 0.5, extra_nodes: str = "",
+          peer: str | None = None, atype: str = "task", cmd: str | None = None) -> str:
+    pin = f"\n    peer: {peer}" if peer else ""
+    command = cmd or f'["sh", "-c", "echo {msg}"]'
+    return f"""version: V1
+allocations:
+  {name}:
+    type: {atype}
+    executor: docker
+    resources:
+      cpu: {{cores: {cores}}}
+      ram: {{size: 64MiB}}
+      disk: {{size: 64MiB}}
+    execution:
+      type: docker
+      image: {BUSYBOX_IMAGE}
+      cmd: {command}
+nodes:
+  {node}:
+    allocations: [{name}]{pin}
+{extra_nodes}"""
+
+
+def write(tmp: Path, name: str, text: str) -> Path:
+    p = tmp / name
+    p.write_text(text)
+    return p
+
+
+def deploy(alice, path: Path, *extra: str):
+    return alice.cli("deploy", "-f", str(path), "--json", *extra, timeout=120)
+
+
+def test_docker_hello_output_comes_back(net: Cluster, tmp_path: Path) -> None:
+    alice = net[0]
+    r = deploy(alice, write(tmp_path, "h.yaml", hello("hello", "hi-from-provider")))
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = json.loads(r.stdout)
+    assert out["status"] == "Completed"
+    assert out["logs"]["hello"]["stdout"].strip() == "hi-from-provider"
+    assert out["nodes"]["n1"] in {net.info[1]["peer_id"], net.info[2]["peer_id"]}
+    # history is listed, and the provider released everything
+    lst = json.loads(alice.cli("deployment", "list", "--json").stdout)
+    assert out["id"] in [d["id"] for d in lst["deployments"]]
+    for i in (1, 2):
+        alloc = json.loads(net[i].cli("resources", "allocated", "--json").stdout)
+        assert alloc["allocated"] == {} and alloc["committed"] == {}
+
+
+def test_pinned_to_a_peer(net: Cluster, tmp_path: Path) -> None:
+    carol = net.info[2]["peer_id"]
+    r = deploy(net[0], write(tmp_path, "p.yaml", hello("pinned", "on-carol", peer=carol)))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["nodes"]["n1"] == carol
+    assert out["logs"]["pinned"]["stdout"].strip() == "on-carol"
+
+
+def test_two_providers_two_nodes(net: Cluster, tmp_path: Path) -> None:
+    two = hello("a", "from-a", node="na") + """  nb:
+    allocations: [b]
+"""
+    two = two.replace("nodes:\n", f"""  b:
+    type: task
+    executor: docker
+    resources:
+      cpu: {{cores: 0.5}}
+      ram: {{size: 64MiB}}
+      disk: {{size: 64MiB}}
+    execution:
+      type: docker
+      image: {BUSYBOX_IMAGE}
+      cmd: ["sh", "-c", "echo from-b"]
+nodes:
+""")
+    r = deploy(net[0], write(tmp_path, "two.yaml", two))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert set(out["nodes"].values()) == {net.info[1]["peer_id"], net.info[2]["peer_id"]}
+    assert out["logs"]["a"]["stdout"].strip() == "from-a"
+    assert out["logs"]["b"]["stdout"].strip() == "from-b"
+
+
+def test_insufficient_resources_names_reason_and_leaves_nothing(net: Cluster, tmp_path: Path) -> None:
+    r = deploy(net[0], write(tmp_path, "big.yaml", hello("big", "x", cores=8)))
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["status"] == "Failed"
+    msg = out["error"]["message"]
+    assert "needs 8 cores, 1 available" in msg and "n1" in msg
+    for i in (1, 2):
+        alloc = json.loads(net[i].cli("resources", "allocated", "--json").stdout)
+        assert alloc["committed"] == {} and alloc["allocated"] == {}
+
+
+def test_failing_task_reports_exit_code(net: Cluster, tmp_path: Path) -> None:
+    r = deploy(net[0], write(tmp_path, "f.yaml", hello("bad", "x", cmd='["sh", "-c", "echo oops >&2; exit 3"]')))
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["status"] == "Failed"
+    assert out["allocations"]["bad"]["exit_code"] == 3
+    assert "oops" in out["logs"]["bad"]["stderr"]
+
+
+def test_service_shut_down_on_request(net: Cluster, tmp_path: Path) -> None:
+    alice = net[0]
+    svc = hello("web", "x", atype="service", cmd='["sh", "-c", "echo up; sleep 300"]')
+    r = deploy(alice, write(tmp_path, "s.yaml", svc))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "Running" and out["allocations"]["web"]["status"] == "running"
+    r = alice.cli("deployment", "shutdown", out["id"], "--json", timeout=90)
+    assert r.returncode == 0, r.stderr
+    st = json.loads(alice.cli("deployment", "status", out["id"], "--json").stdout)
+    assert st["status"] == "Stopped"
+    assert st["allocations"]["web"]["status"] == "stopped"
