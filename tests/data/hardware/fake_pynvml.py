@@ -69,6 +69,12 @@ class FakeNVML:
     def nvmlDeviceGetMaxClockInfo(self, h: int, clock: int) -> int:
         return self._dev(h)["max_clock_sm" if clock == NVML_CLOCK_SM else "max_clock_mem"]
 
+    def nvmlDeviceGetUtilizationRates(self, h: int) -> SimpleNamespace:
+        d = self._dev(h)
+        if "utilization_gpu" not in d:
+            raise NVMLError("Not Supported")
+        return SimpleNamespace(gpu=d["utilization_gpu"], memory=d.get("utilization_memory", 0))
+
     def nvmlDeviceGetMemoryBusWidth(self, h: int) -> int:
         return self._dev(h)["memory_bus_width"]
 

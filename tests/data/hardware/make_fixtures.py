@@ -77,7 +77,8 @@ def nvidia() -> None:
     devices = [
         {"name": "NVIDIA A100-SXM4-40GB", "uuid": "GPU-4b2f1e3a-8c7d-2e11-9f0a-6d5c4b3a2f10",
          "bus_id": "00000000:07:00.0", "memory_total": 42_949_672_960,
-         "max_clock_sm": 1410, "max_clock_mem": 1215, "memory_bus_width": 5120},
+         "max_clock_sm": 1410, "max_clock_mem": 1215, "memory_bus_width": 5120,
+         "utilization_gpu": 37, "utilization_memory": 12},
         {"name": "NVIDIA A100-SXM4-40GB", "uuid": "GPU-9e8d7c6b-5a4f-3e2d-1c0b-a9f8e7d6c5b4",
          "bus_id": "00000000:0F:00.0", "memory_total": 42_949_672_960,
          "max_clock_sm": 1410, "max_clock_mem": 1215, "memory_bus_width": 5120},

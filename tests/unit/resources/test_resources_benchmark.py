@@ -102,7 +102,8 @@ def test_usage_sample(tmp_path: Path) -> None:
     u = dms.resources.usage(tmp_path, host_probe("nvidia", nvml=True), interval_s=0.01)
     assert 0 <= u.cpu_percent <= 100 and 0 < u.ram_used <= u.ram_total
     assert u.disk_total > 0 and [g.index for g in u.gpus] == [0, 1]
-    assert u.gpus[0].vram_used == 524_288_000 and u.gpus[0].utilization_percent is None
+    assert u.gpus[0].vram_used == 524_288_000 and u.gpus[0].utilization_percent == 37
+    assert u.gpus[1].utilization_percent is None  # "Not Supported" on that one
 
 
 def test_public_surface_is_pinned() -> None:
