@@ -12,11 +12,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextvars import Token
 from types import TracebackType
 from typing import Any
 
 from dms.errors import StoreError
 from dms.store._match import matches, sort_rows
+from dms.store._owner import check_owner, claim, release
 from dms.store._validate import (
     check_field,
     check_id,
@@ -46,6 +48,7 @@ class MemoryStore:
     def _check(self) -> None:
         if self._closed:
             raise StoreError("the store is closed", hint="open it again with open_store()")
+        check_owner(self, len(self._marks))
 
     def _log(self, undo: Undo) -> None:
         if self._marks:
@@ -79,19 +82,25 @@ class MemoryStore:
 class _Transaction:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
+        self._token: Token[frozenset[int]] | None = None
 
     def __enter__(self) -> None:
         s = self._store
         s._lock.acquire()
-        if s._closed:
-            s._lock.release()
+        try:
             s._check()
+        except BaseException:
+            s._lock.release()
+            raise
         s._marks.append(len(s._undo))
+        self._token = claim(s)
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
                  tb: TracebackType | None) -> None:
         s = self._store
         try:
+            if self._token is not None:
+                release(self._token)
             mark = s._marks.pop()
             if et is not None:
                 while len(s._undo) > mark:
@@ -152,7 +161,8 @@ class MemoryCollection:
 
     def ensure_index(self, field: str) -> None:
         check_field(field)
-        self._store._check()
+        with self._store._lock:
+            self._store._check()
 
 
 def _restore(docs: dict[str, str], id: str, old: str | None) -> None:

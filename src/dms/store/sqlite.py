@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import Token
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from dms.errors import StoreError
 from dms.store import _sql
+from dms.store._owner import check_owner, claim, release
 from dms.store._validate import (
     check_field,
     check_id,
@@ -117,6 +119,7 @@ class SQLiteStore:
         with self._lock:
             if self._conn is None:
                 raise StoreError("the store is closed", hint="open it again with open_store()")
+            check_owner(self, self._depth)
             try:
                 yield self._conn
             except sqlite3.Error as exc:
@@ -167,6 +170,7 @@ class _Transaction:
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
         self._level = -1
+        self._token: Token[frozenset[int]] | None = None
 
     def __enter__(self) -> None:
         s = self._store
@@ -176,6 +180,7 @@ class _Transaction:
                 self._level = s._depth
                 conn.execute("BEGIN IMMEDIATE" if self._level == 0 else f"SAVEPOINT sp{self._level}")
                 s._depth += 1
+            self._token = claim(s)
         except BaseException:
             s._lock.release()
             raise
@@ -184,6 +189,8 @@ class _Transaction:
                  tb: TracebackType | None) -> None:
         s, lvl = self._store, self._level
         try:
+            if self._token is not None:
+                release(self._token)
             s._depth = lvl
             with s._cursor() as conn:
                 if et is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import trio
 
 from dms.errors import StoreError, ValidationError
 from dms.store import And, Collection, Cond, Query, Record, Store, where
@@ -320,3 +321,32 @@ def test_closed_store_says_so(store: Store) -> None:
     with pytest.raises(StoreError, match="closed") as e:
         c.get("a")
     assert "open_store" in e.value.hint
+
+
+async def test_another_task_cannot_walk_into_an_open_transaction(store: Store) -> None:
+    c = store.collection("acc")
+    inside = trio.Event()
+    seen: list[str] = []
+
+    async def owner() -> None:
+        with store.transaction():
+            c.put("a", {"v": 1})
+            inside.set()
+            await trio.sleep(0.05)  # the mistake this guards against
+            c.put("b", {"v": 2})  # the owner itself may go on
+
+    async def intruder() -> None:
+        await inside.wait()
+        with pytest.raises(StoreError, match="another task") as e:
+            c.put("x", {"v": 3})
+        assert "do not await" in e.value.hint
+        with pytest.raises(StoreError, match="another task"):
+            c.get("a")
+        seen.append("refused")
+
+    async with trio.open_nursery() as n:
+        n.start_soon(owner)
+        n.start_soon(intruder)
+    assert seen == ["refused"]
+    assert ids(c.query()) == ["a", "b"]
+    c.put("x", {"v": 3})  # after the transaction, everyone may write again
