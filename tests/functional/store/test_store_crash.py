@@ -33,6 +33,7 @@ class Writer:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines: list[str] = []
         self.ready = threading.Event()
+        self.committed = threading.Event()
         assert self.proc.stdout is not None
         self._reader = threading.Thread(target=self._drain, args=(self.proc.stdout,))
         self._reader.start()
@@ -42,6 +43,8 @@ class Writer:
             self.lines.append(line.strip())
             if line.startswith("ready"):
                 self.ready.set()
+            elif line.strip().isdigit():
+                self.committed.set()
 
     def kill(self) -> int:
         """SIGKILL it; the last sequence number it reported as committed."""
@@ -89,6 +92,7 @@ def test_killed_writers_leave_a_consistent_database(tmp_path: Path) -> None:
     for round_ in range(ROUNDS):
         writer = Writer(db, seed * 100 + round_)
         assert writer.ready.wait(timeout=30), f"writer never started (seed {seed})"
+        assert writer.committed.wait(timeout=30), f"writer never committed (seed {seed})"
         time.sleep(rnd.uniform(0.05, 0.6))
         acknowledged = writer.kill()
         found = check_database(db)
