@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dms.errors import ExecutorError
@@ -31,6 +31,7 @@ names = st.text(st.sampled_from("abcxyz/._-"), min_size=1, max_size=20).filter(
     lambda s: s.strip("/") and s not in ("TRAILER!!!",))
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(names, st.binary(max_size=300)), max_size=8))
 def test_cpio_round_trip(files: list[tuple[str, bytes]]) -> None:
     entries = [cpio.file(n.lstrip("/"), d) for n, d in files]
@@ -186,3 +187,20 @@ def test_find_kernel(tmp_path: Path) -> None:
     (tmp_path / "vmlinuz-6.1.0-1-amd64").write_bytes(b"")
     (tmp_path / "vmlinuz-6.1.0-1-cloud-amd64").write_bytes(b"")
     assert find_kernel(tmp_path)[1] == "6.1.0-1-cloud-amd64"
+
+
+def test_build_from_settings_dict_and_errors(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import dms.executor.microvm as microvm
+    from dms.errors import ConfigError
+
+    assert set(microvm.__all__) == {"Disk", "FirecrackerBackend", "LaunchPlan",
+                                    "MicroVMExecutor", "MicroVMSettings", "QemuBackend",
+                                    "VMMBackend", "build"}
+    ex = microvm.build({"state_dir": str(tmp_path / "s"), "accel": "tcg"})
+    assert ex.state_dir == tmp_path / "s" and ex.settings.accel == "tcg"
+    monkeypatch.setenv("DMS_HOME", str(tmp_path / "home"))
+    assert microvm.build(None).state_dir == tmp_path / "home" / "work" / "microvm"
+    with pytest.raises(ConfigError, match="bad microvm executor settings") as err:
+        microvm.build({"state_dir": str(tmp_path), "bogus": 1})
+    assert "state_dir" in err.value.hint

@@ -165,3 +165,17 @@ async def test_memory_limit_from_limits(tmp_path: Path, executor: WasmExecutor) 
     _, status = await _run(executor, WorkloadSpec(id="g", executor="wasm", module=mod,
                                                   limits=Limits(memory_bytes=2 << 20)))
     assert status.oom_killed and not status.ok, status
+
+
+def test_build_from_settings_dict_and_errors(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import dms.executor.wasm as wasm
+    from dms.errors import ConfigError
+
+    assert set(wasm.__all__) == {"Run", "RunConfig", "WasmExecutor", "WasmSettings", "build"}
+    ex = wasm.build({"state_dir": str(tmp_path / "w"), "fuel": 10})
+    assert ex.state_dir == tmp_path / "w" and ex.capabilities()["fuel"] is True
+    monkeypatch.setenv("DMS_HOME", str(tmp_path / "home"))
+    assert wasm.build(None).state_dir == tmp_path / "home" / "work" / "wasm"
+    with pytest.raises(ConfigError, match="bad wasm executor settings"):
+        wasm.build({"memory_bytes": 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import secrets
@@ -9,6 +10,7 @@ import shutil
 import signal
 import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,7 @@ class MicroVMExecutor:
                      results_dir=str(spec.results_dir) if spec.results_dir else None,
                      meta={"deadline_s": spec.deadline_s, "memory_mib": mem, "vcpus": vcpus})
         rec.save()
+        (wd / "spec.json").write_text(json.dumps(asdict(spec), default=str, indent=1))
         try:
             plan = await self._plan(spec, rec, backend, mem, vcpus)
             proc = await backend.launch(plan)

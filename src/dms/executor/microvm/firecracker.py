@@ -101,6 +101,21 @@ async def http_request(sock: Path, method: str, path: str, body: dict[str, Any] 
         return status, rest[:length]
 
 
+async def _wait_for_api(sock: Path, proc: trio.Process, vmm_log: Path) -> None:
+    """Until the API socket accepts connections (it exists before it listens)."""
+    while True:
+        if proc.poll() is not None:
+            raise ExecutorError(f"firecracker exited with {proc.returncode} before opening "
+                                "its API", hint=f"see {vmm_log}; " + _HINT)
+        try:
+            stream = await trio.open_unix_socket(str(sock))
+        except (FileNotFoundError, ConnectionRefusedError):
+            await trio.sleep(0.01)
+            continue
+        await stream.aclose()
+        return
+
+
 class FirecrackerBackend:
     name = "firecracker"
 
@@ -134,12 +149,7 @@ class FirecrackerBackend:
                 start_new_session=True)
         try:
             with trio.fail_after(self._socket_timeout_s):
-                while not sock.exists():
-                    if proc.poll() is not None:
-                        raise ExecutorError(
-                            f"firecracker exited with {proc.returncode} before opening its API",
-                            hint=f"see {plan.vmm_log}; " + _HINT)
-                    await trio.sleep(0.01)
+                await _wait_for_api(sock, proc, plan.vmm_log)
             for call in api_calls(plan, log_path):
                 status, body = await http_request(sock, call.method, call.path, call.body)
                 if status >= 300:

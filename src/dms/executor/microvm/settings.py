@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class MicroVMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     state_dir: Path = Field(description="one directory per workload lives here")
     backend: Literal["auto", "qemu", "firecracker"] = Field(
         "auto", description="auto: firecracker when on PATH, else qemu")
@@ -24,7 +26,8 @@ class MicroVMSettings(BaseModel):
         None, description="where the dms guest is built; None: ~/.cache/dms/guest")
     accel_cache: Path | None = Field(
         None, description="KVM probe result cache; None: ~/.cache/dms/microvm-accel.json")
-    kvm_probe_timeout_s: float = 10.0
+    kvm_probe_timeout_s: float = Field(
+        5.0, gt=0, description="bound on the KVM probe boot (a KVM guest exits in < 1 s)")
     memory_mib: int = Field(256, ge=64, description="guest memory when Limits say nothing")
     min_memory_mib: int = Field(64, ge=32, description="smallest guest that boots")
     vcpus: int = Field(1, ge=1, description="vCPUs when Limits say nothing")

@@ -80,7 +80,10 @@ def process_alive(rec: Record) -> bool:
             return False
         if rec.pid_create_time and abs(p.create_time() - rec.pid_create_time) > 1.0:
             return False
-        return any(rec.workdir in arg for arg in p.cmdline())
+        cmdline = p.cmdline()
+        if not cmdline:   # briefly empty while the child execs: the start time decides
+            return bool(rec.pid_create_time)
+        return any(rec.workdir in arg for arg in cmdline)
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False
 

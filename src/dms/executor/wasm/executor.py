@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import trio
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dms.errors import ExecutorError
 from dms.executor.contract import ExitStatus, Handle, LogLine, WorkloadSpec
@@ -26,6 +26,8 @@ from dms.executor.wasm.runner import Run, RunConfig
 
 
 class WasmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     state_dir: Path = Field(description="one directory per workload: record, stdout, stderr")
     memory_bytes: int = Field(256 << 20, ge=65536,
                               description="linear memory limit when Limits say nothing")
