@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path as FsPath
 from typing import Any
 
-from dms.spec import semantic, structure
+from dms.spec import compat, semantic, structure
 from dms.spec.errors import SpecError, SpecValidationError
 from dms.spec.models import Ensemble
 from dms.spec.yamlpos import Document, SyntaxErrors, load_documents, path_str
@@ -22,8 +22,9 @@ Reader = Callable[[Document, dict[str, Any]], tuple[Ensemble | None, list[SpecEr
 
 
 def _read_v1(doc: Document, data: dict[str, Any]) -> tuple[Ensemble | None, list[SpecError]]:
-    data = {**data, "version": "V1"}
+    data, compat_errors = compat.normalize(doc, {**data, "version": "V1"})
     ensemble, errors = structure.build(doc, data)
+    errors = compat_errors + errors
     # a recursive alias reads as null: the cycle error says it better than a type error
     cycles = {path_str(p) for p in doc.cycles}
     errors = [e for e in errors if e.path not in cycles]
@@ -43,7 +44,7 @@ def normalize_version(value: Any) -> str | None:
     if isinstance(value, int | float) and float(value).is_integer():
         value = f"V{int(value)}"
     if isinstance(value, str):
-        tag = value.strip().upper()
+        tag = value.strip().upper().removeprefix("ENSEMBLE")  # Go DMS: "ensembleV1"
         tag = tag if tag.startswith("V") else f"V{tag}"
         tag = tag[:-2] if tag.endswith(".0") else tag
         return tag if tag in _READERS else None

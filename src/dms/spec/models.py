@@ -37,6 +37,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+def _alias(name: str, *go_spellings: str) -> AliasChoices:
+    """Accept the Go DMS spellings too (its docs and versions differ); dump ``name``."""
+    return AliasChoices(name, *go_spellings)
+
+
 class Executor(StrEnum):
     DOCKER = "docker"
     FIRECRACKER = "firecracker"
@@ -75,20 +80,27 @@ class CPU(_Model):
     model: str | None = None
     vendor: str | None = None
     threads: int | None = Field(default=None, ge=1)
-    cache_size: Size | None = None
+    cache_size: Size | None = Field(default=None, validation_alias=_alias("cache_size",
+                                                                          "cachesize"))
 
 
 class RAM(_Model):
     size: Size
-    clock_speed: Frequency | None = None
+    clock_speed: Frequency | None = Field(default=None, validation_alias=_alias(
+        "clock_speed", "clockspeed"))
     type: str | None = None
 
 
 class Disk(_Model):
     size: Size
     type: str | None = None
-    read_speed: Size | None = None      # bytes per second
-    write_speed: Size | None = None
+    model: str | None = None
+    vendor: str | None = None
+    interface: str | None = None
+    read_speed: Size | None = Field(default=None, validation_alias=_alias(
+        "read_speed", "readspeed"))      # bytes per second
+    write_speed: Size | None = Field(default=None, validation_alias=_alias(
+        "write_speed", "writespeed"))
 
 
 class GPU(_Model):
@@ -131,6 +143,9 @@ class Execution(_Model):
     @field_validator("environment", mode="before")
     @classmethod
     def _env_strings(cls, v: Any) -> Any:
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            # the Go DMS writes environment as a list of "KEY=value"
+            return {k: val for k, _, val in (x.partition("=") for x in v)}
         if isinstance(v, dict):
             return {k: (str(x).lower() if isinstance(x, bool) else
                         str(x) if isinstance(x, int | float) else x) for k, x in v.items()}
@@ -150,6 +165,7 @@ class HealthResponse(_Model):
 class HealthCheck(_Model):
     type: Literal["command", "http"]
     exec: list[str] = Field(default_factory=list)
+    script: str | None = None        # a top-level script run as the check (Go DMS form)
     endpoint: str | None = None
     response: HealthResponse | None = None
     interval: Duration = 30.0
@@ -183,13 +199,25 @@ class Allocation(_Model):
     executor: Executor
     resources: Resources = Field(default_factory=Resources)
     execution: Execution = Field(default_factory=Execution)
-    dns_name: str | None = None
+    dns_name: str | None = Field(default=None, validation_alias=_alias("dns_name", "dnsname"))
     keys: list[str] = Field(default_factory=list)
     provision: list[str] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
-    healthcheck: HealthCheck | None = None
+    healthcheck: HealthCheck | None = Field(default=None, validation_alias=_alias(
+        "healthcheck", "health_check"))
     inputs: list[StorageRef] = Field(default_factory=list)
     outputs: list[StorageRef] = Field(default_factory=list)
+
+    @field_validator("executor", mode="before")
+    @classmethod
+    def _null_executor(cls, v: Any) -> Any:
+        return "noop" if v == "null" else v   # the Go DMS calls it "null"
+
+    @field_validator("healthcheck", mode="before")
+    @classmethod
+    def _script_check(cls, v: Any) -> Any:
+        # Go DMS: `health_check: <script name>`
+        return {"type": "command", "script": v} if isinstance(v, str) and v else v or None
 
     @model_validator(mode="after")
     def _execution_type(self) -> Allocation:
@@ -205,7 +233,7 @@ class Port(_Model):
 
 
 class Location(_Model):
-    continent: str | None = None
+    continent: str | None = Field(default=None, validation_alias=_alias("continent", "region"))
     country: str | None = None
     city: str | None = None
     asn: int | None = Field(default=None, ge=0)
@@ -230,6 +258,16 @@ class EdgeConstraint(_Model):
     t: Name
     rtt: Millis | None = None                  # milliseconds
     bw: int | None = Field(default=None, ge=0)  # Mbit/s
+
+    @model_validator(mode="before")
+    @classmethod
+    def _edges_pair(cls, v: Any) -> Any:
+        # Go DMS: `edges: [a, b]` (+ `symetric`, which we ignore: s/t are an unordered pair)
+        if isinstance(v, dict) and isinstance(v.get("edges"), list) and len(v["edges"]) == 2:
+            a, b = v["edges"]
+            rest = {k: x for k, x in v.items() if k not in ("edges", "symetric", "symmetric")}
+            return {"s": a, "t": b, **rest}
+        return v
 
 
 class Strategy(StrEnum):
@@ -265,7 +303,8 @@ class Ensemble(_Model):
     version: Literal["V1"] = "V1"
     allocations: dict[Name, Allocation]
     nodes: dict[Name, Node]
-    edge_constraints: list[EdgeConstraint] = Field(default_factory=list)
+    edge_constraints: list[EdgeConstraint] = Field(default_factory=list,
+                                                   validation_alias=_alias("edge_constraints", "edges"))
     supervisor: Supervisor | None = None
     keys: dict[str, str] = Field(default_factory=dict)
     scripts: dict[str, str] = Field(default_factory=dict)

@@ -152,12 +152,33 @@ def _allocation(doc: Document, data: dict[str, Any], name: str,
                     expected="one of: " + ", ".join(sorted(allowed)),
                     hint=f"remove it, or change `executor` to one that reads `{field}`",
                     key=True))
+    res = _map(alloc.get("resources"))
+    sized: list[tuple[tuple[str | int, ...], Any]] = [
+        (("ram", "size"), _map(res.get("ram")).get("size")),
+        (("disk", "size"), _map(res.get("disk")).get("size"))]
+    sized += [(("gpus", i, "vram"), _map(g).get("vram")) for i, g in enumerate(_list(
+        res.get("gpus")))]
+    for sub, value in sized:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**20:
+            errors.append(doc.error(
+                "implausible_size", (*base, "resources", *sub),
+                f"{value} is read as {value} bytes (plain numbers are bytes), too small to "
+                "be meant", expected="a size with a unit, e.g. 512MiB or 4GiB",
+                hint=f"write `{value}MiB` if you meant megabytes (Go DMS files often give MB)"))
     hc = _map(alloc.get("healthcheck"))
-    if hc.get("type") == "command" and not hc.get("exec"):
+    if hc.get("type") == "command" and not hc.get("exec") and not hc.get("script"):
         errors.append(doc.error(
             "missing_field", (*base, "healthcheck", "exec"),
-            "a command health check needs `exec`", expected="a list such as [curl, -f, ...]",
-            hint="add `exec: [...]` or use `type: http` with an `endpoint`"))
+            "a command health check needs `exec` (or `script`)",
+            expected="a list such as [curl, -f, ...], or the name of a top-level script",
+            hint="add `exec: [...]`, or use `type: http` with an `endpoint`"))
+    script = hc.get("script")
+    scripts = [str(k) for k in _map(data.get("scripts"))]
+    if isinstance(script, str) and script not in scripts:
+        errors.append(doc.error(
+            "unknown_reference", (*base, "healthcheck", "script"),
+            f"'{script}' is not defined under top-level `scripts`",
+            expected="a name under `scripts`", hint=_did_you_mean(script, scripts, "scripts")))
     if hc.get("type") == "http" and not hc.get("endpoint"):
         errors.append(doc.error(
             "missing_field", (*base, "healthcheck", "endpoint"),

@@ -62,11 +62,8 @@ def parse_size(value: object) -> int:
     m = _SIZE_RE.match(value)
     if not m or m.group(2).lower() not in _SIZE_UNITS:
         raise UnitError(f"cannot read {value!r} as a size", SIZE_EXPECTED)
-    number = float(m.group(1))
-    result = number * _SIZE_UNITS[m.group(2).lower()]
-    if not result.is_integer():
-        result = math.ceil(result)
-    return int(result)
+    # exact: "9007199254740993B" stays that number, "1.5G" is exactly 3 * 2**29
+    return math.ceil(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
 
 
 _BIN_NAMES = (("PiB", 1024**5), ("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2),
@@ -78,13 +75,14 @@ _DEC_NAMES = (("PB", 1000**5), ("TB", 1000**4), ("GB", 1000**3), ("MB", 1000**2)
 
 
 def format_size(n: int) -> str | int:
-    """Canonical form: the shortest exact ``<int><unit>`` (binary units win ties), else bytes."""
-    best: str | int = n
+    """Canonical form: the shortest exact ``<int><unit>`` (binary units win ties), else
+    ``<n>B``; always with a unit (so it never reads as a bare number), except ``0``."""
+    best: str | int = f"{n}B" if n else 0
     if n > 0:
         for name, mult in _BIN_NAMES + _DEC_NAMES:
             if n % mult == 0:
                 cand = f"{n // mult}{name}"
-                if isinstance(best, int) or len(cand) < len(best):
+                if isinstance(best, int) or len(cand) <= len(best):
                     best = cand
     return best
 

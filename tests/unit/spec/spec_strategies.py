@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 NAMES = st.from_regex(r"\A[a-z][a-z0-9_-]{0,11}\Z")
 # any text YAML can carry: this is what finds quoting bugs in the dumper
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
-SIZES = st.one_of(st.integers(0, 2**50), st.sampled_from(["512MiB", "1GiB", "1.5G", "500MB"]))
+SIZES = st.one_of(st.just(0), st.integers(2**20, 2**50), st.sampled_from(["512MiB", "1GiB", "1.5G", "500MB"]))
 DURATIONS = st.one_of(st.integers(0, 10**6), st.sampled_from(["30s", "5m", "1h30m", "250ms"]))
 
 

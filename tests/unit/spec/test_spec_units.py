@@ -48,7 +48,9 @@ def test_parse_duration_rejects(bad: object) -> None:
 def test_format_is_canonical() -> None:
     assert format_size(2**30) == "1GiB"
     assert format_size(512 * 10**6) == "512MB"
-    assert format_size(1536) == 1536
+    assert format_size(1536) == "1536B"
+    assert format_size(1000) == "1KB"
+    assert format_size(0) == 0
     assert format_duration(5400) == "1h30m"
     assert format_duration(0.25) == "250ms"
     assert parse_frequency("2.4GHz") == 2_400_000_000

@@ -36,6 +36,8 @@ CASES = [
      (5, 5), ["firecracker", "kernel_image"], ["kernel_image: "]),
     ("bad-size", "bad_size", "allocations.web.resources.ram.size", (7, 15),
      ["'2 gigs'", "size"], ["512MiB"]),
+    ("implausible-size", "implausible_size", "allocations.web.resources.ram.size", (7, 15),
+     ["1024 bytes"], ["1024MiB"]),
     ("bad-duration", "bad_duration", "allocations.web.healthcheck.interval", (10, 17),
      ["'every 5 minutes'", "duration"], ["30s"]),
     ("supervisor-cycle", "supervisor_cycle", "supervisor.children[0]", (14, 7),
@@ -148,3 +150,23 @@ def test_bad_name_and_self_edge() -> None:
 def test_unreadable_file(tmp_path: Path) -> None:
     _, errors = validate_file(tmp_path / "nope.yaml")
     assert errors[0].code == "unreadable"
+
+
+def test_go_dms_spellings_keep_positions() -> None:
+    text = ("version: ensembleV1\n"
+            "allocations:\n"
+            "  a:\n"
+            "    executor: docker\n"
+            "    resources: big\n"
+            "    execution: {image: x}\n"
+            "nodes:\n"
+            "  n: {allocations: [a]}\n"
+            "edge_constraints:\n"
+            "  - edges: [n, m]\n")
+    _, errors = validate_text(text, "go.yaml")
+    by_code = {e.code: e for e in errors}
+    assert by_code["unknown_reference"].path == "allocations.a.resources"
+    assert (by_code["unknown_reference"].line, by_code["unknown_reference"].column) == (5, 16)
+    assert "resources template 'big'" in by_code["unknown_reference"].message
+    assert by_code["unknown_node"].path == "edge_constraints[0].t"
+    assert (by_code["unknown_node"].line, by_code["unknown_node"].column) == (10, 16)
