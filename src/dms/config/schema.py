@@ -67,6 +67,10 @@ class DeploymentSettings(Section):
     call_timeout_s: float = Field(10.0, gt=0, description="Timeout of one protocol call.")
     deadline_s: float = Field(60.0, gt=0, description="Default deadline of a deployment.")
     retry_pause_s: float = Field(0.5, ge=0, description="Pause between placement attempts.")
+    heartbeat_s: float = Field(2.0, gt=0, description="How often the orchestrator checks the "
+                               "allocations of running deployments.")
+    max_misses: int = Field(3, ge=1, description="Unanswered checks after which a provider's "
+                            "allocations count as lost.")
 
 
 class OnboardingSettings(Section):

@@ -155,7 +155,9 @@ class Node:
                                               commit_expiry_s=d.commit_expiry_s,
                                               call_timeout_s=d.call_timeout_s,
                                               deadline_s=d.deadline_s,
-                                              retry_pause_s=d.retry_pause_s),
+                                              retry_pause_s=d.retry_pause_s,
+                                              heartbeat_s=d.heartbeat_s,
+                                              max_misses=d.max_misses),
                 did_of_peer=did_of_peer)
             self.orchestrator.register()
             await register_node_behaviors(self)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import secrets
 import time
@@ -51,6 +52,8 @@ class OrchestratorSettings:
     call_timeout_s: float = 10.0
     deadline_s: float = 60.0          # default deployment deadline
     retry_pause_s: float = 0.5
+    heartbeat_s: float = 2.0          # how often running allocations are checked
+    max_misses: int = 3               # unanswered checks before a provider counts as lost
 
 
 class Orchestrator:
@@ -82,6 +85,8 @@ class Orchestrator:
                     self._providers.setdefault(d["id"], {})[peers["did"]] = name
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            for d in self.records.find(dep.RUNNING, limit=None):
+                nursery.start_soon(self._watch, d["id"])
             task_status.started()
             await trio.sleep_forever()
 
@@ -378,7 +383,46 @@ class Orchestrator:
             return chosen[name]["peer_id"]
         doc = self._event_and_touch(eid, "allocations started", dep.RUNNING)
         self._maybe_finish(doc)
+        assert self._nursery is not None
+        self._nursery.start_soon(self._watch, eid)
         return None
+
+    async def _watch(self, eid: str) -> None:
+        """Supervise a running deployment: ask each provider about its live allocations
+        every heartbeat; apply what it says (a lost update heals); after ``max_misses``
+        unanswered checks, its allocations are failed as lost."""
+        misses: dict[str, int] = {}
+        while True:
+            await trio.sleep(self.settings.heartbeat_s)
+            doc = self.records.get(eid)
+            if doc["status"] in dep.FINAL:
+                return
+            live = [(n, a) for n, a in (doc.get("allocations") or {}).items()
+                    if a.get("status") not in ENDED and a.get("id")]
+            for name, a in live:
+                node = (doc.get("nodes") or {}).get(a.get("node", ""))
+                if not node:
+                    continue
+                try:
+                    rec = await self.actor.invoke(self._handle(node), wire.ALLOC_STATUS,
+                                                  {"allocation": a["id"]},
+                                                  timeout=min(5.0, self.settings.heartbeat_s * 2))
+                    misses[a["node"]] = 0
+                    if isinstance(rec, dict) and rec.get("status") != a.get("status"):
+                        extra: dict[str, Any] = {}
+                        if rec.get("status") in ENDED:  # the update was lost: pull the output
+                            with contextlib.suppress(DMSError):
+                                extra = await self.actor.invoke(
+                                    self._handle(node), wire.ALLOC_LOGS, {"allocation": a["id"]},
+                                    timeout=5.0)
+                        await self._apply(eid, rec, {"output": extra.get("output") or {}})
+                except DMSError as exc:
+                    misses[a["node"]] = misses.get(a["node"], 0) + 1
+                    if misses[a["node"]] >= self.settings.max_misses:
+                        await self._apply(eid, {**a, "name": name, "ensemble_id": eid,
+                                                "status": "failed", "exit_code": None,
+                                                "reason": f"lost: provider {node['peer_id'][-8:]} "
+                                                          f"unreachable ({exc.message})"}, {})
 
     async def _revert(self, eid: str, nodes: dict[str, dict[str, str]]) -> None:
         async with trio.open_nursery() as nursery:
@@ -403,8 +447,18 @@ class Orchestrator:
         if msg.sender.did not in providers:
             raise DMSError(f"{msg.sender.did} is not a provider of deployment {eid}",
                            code="unauthorized", hint="only the chosen providers report updates")
+        return await self._apply(eid, rec, p)
+
+    async def _apply(self, eid: str, rec: dict[str, Any], p: dict[str, Any]) -> Any:
         doc = self.records.get(eid)
         a = doc["allocations"].setdefault(rec["name"], {"node": rec.get("node")})
+        if a.get("status") in ENDED:
+            # an ending is final: late news may only fill in what is missing
+            for k in ("output", "results"):
+                if k in p and not a.get(k):
+                    a[k] = p[k]
+            self.records.put(doc)
+            return {"ok": True}
         a.update(id=rec["id"], node=rec.get("node"), status=rec["status"],
                  exit_code=rec.get("exit_code"), reason=rec.get("reason"), did=rec.get("did"))
         if "output" in p:

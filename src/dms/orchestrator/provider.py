@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import socket
 import time
 from collections import OrderedDict
@@ -45,6 +46,7 @@ from dms.resources.model import Location, Resources
 log = logging.getLogger("dms.provider")
 
 BID_TTL_S = 30.0
+FAULT_ENV = "DMS_TEST_FAULT"  # fault injection for tests of the orchestrator's recovery
 MAX_COMMIT_S = 120.0
 
 
@@ -164,6 +166,10 @@ class Provider:
         return {"committed": rid, "expires_at": c.expires_at}
 
     async def on_allocate(self, msg: Message) -> Any:
+        if os.environ.get(FAULT_ENV) == "exit-after-commit":
+            # test hook: a provider that committed, then crashed before it could allocate
+            log.warning("%s=exit-after-commit: exiting now", FAULT_ENV)
+            os._exit(70)
         p = _obj(msg.payload)
         rid = _rid(p)
         ens = str(p["ensemble_id"])

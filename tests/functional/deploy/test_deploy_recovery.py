@@ -1,0 +1,89 @@
+"""Recovery and persistence: a provider dying after commit, a restart of the orchestrator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dms.testing.cluster import onboard, start_cluster, status, trust_all, wait_peers
+from dms.testing.daemon import start_daemon
+from dms.testing.images import BUSYBOX_IMAGE
+
+pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
+
+TWO_ON_ONE = f"""version: V1
+allocations:
+  first:
+    type: task
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}", cmd: ["sh", "-c", "echo one"]}}
+  second:
+    type: task
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}", cmd: ["sh", "-c", "echo two"]}}
+nodes:
+  box:
+    allocations: [first, second]
+"""
+
+
+def test_provider_dying_after_commit_is_replaced(tmp_path: Path, docker_env: dict[str, str]) -> None:
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    try:
+        # Bob: a better provider (2 cores) that dies right after it commits
+        bob = start_daemon(tmp_path / "bob", env={**docker_env, "DMS_TEST_FAULT": "exit-after-commit"},
+                           args=["--set", 'network.listen_addrs=["/ip4/127.0.0.1/tcp/0"]',
+                                 "--set", "network.mdns=false",
+                                 "--set", "onboarding.benchmark_budget_s=1",
+                                 "--set", f'network.bootstrap=["{c.info[0]["addrs"][0]}"]'])
+        c.nodes.append(bob)
+        c.info.append(status(bob))
+        trust_all(c.nodes, [i["did"] for i in c.info])
+        onboard(bob, cpu="2")
+        wait_peers([c[0]], 2)
+        f = tmp_path / "two.yaml"
+        f.write_text(TWO_ON_ONE)
+        r = c[0].cli("deploy", "-f", str(f), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr + r.stdout
+        out = json.loads(r.stdout)
+        assert out["status"] == "Completed"
+        assert out["nodes"]["box"] == c.info[1]["peer_id"]  # placed on the survivor
+        msgs = [e["msg"] for e in out["events"]]
+        assert any("allocate of box failed" in m and "reverting" in m for m in msgs), msgs
+        assert bob.proc.wait(10) == 70  # Bob really died
+        # two allocations on one node, both with their output
+        assert out["logs"]["first"]["stdout"].strip() == "one"
+        assert out["logs"]["second"]["stdout"].strip() == "two"
+    finally:
+        c.stop()
+
+
+def test_history_and_logs_survive_an_orchestrator_restart(tmp_path: Path,
+                                                          docker_env: dict[str, str]) -> None:
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    try:
+        f = tmp_path / "two.yaml"
+        f.write_text(TWO_ON_ONE)
+        r = c[0].cli("deploy", "-f", str(f), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr
+        eid = json.loads(r.stdout)["id"]
+        alice = c[0]
+        assert alice.stop() == 0
+        c.nodes[0] = start_daemon(alice.home, env=docker_env, args=["--set", "network.mdns=false",
+                                  "--set", 'network.listen_addrs=["/ip4/127.0.0.1/tcp/0"]'])
+        alice = c.nodes[0]
+        lst = json.loads(alice.cli("deployment", "list", "--json").stdout)
+        assert [d["id"] for d in lst["deployments"]] == [eid]
+        st = json.loads(alice.cli("deployment", "status", eid[:6], "--json").stdout)
+        assert st["status"] == "Completed"
+        assert [e["status"] for e in st["events"]][-1] == "Completed"
+        logs = json.loads(alice.cli("deployment", "logs", eid, "--json").stdout)
+        assert logs["first"]["stdout"].strip() == "one" and logs["second"]["stdout"].strip() == "two"
+        man = json.loads(alice.cli("deployment", "manifest", eid).stdout)
+        assert man["nodes"]["box"]["peer_id"] == c.info[1]["peer_id"]
+    finally:
+        c.stop()
