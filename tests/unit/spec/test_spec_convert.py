@@ -65,7 +65,7 @@ def test_python_hcl2_output_is_normalised() -> None:
         }
     '''))
     assert job["name"] == "j"
-    assert job["constraint"] == [{"attribute": "attr.cpu.arch", "value": "amd64"}]
+    assert job["constraint"] == [{"attribute": "${attr.cpu.arch}", "value": "amd64"}]
     task = job["group"][0]["task"][0]
     assert task["name"] == "t" and task["driver"] == "docker"
     assert task["config"] == [{"image": "busybox"}]
@@ -162,3 +162,24 @@ def test_malformed_sources_give_an_error_not_a_traceback(text: str, fmt: str) ->
     with pytest.raises(ValidationError) as info:
         convert(text, fmt)
     assert info.value.hint
+
+
+def test_nomad_runtime_interpolation_is_kept_and_reported() -> None:
+    text = _d('''
+        job "j" {
+          group "g" {
+            task "t" {
+              driver = "docker"
+              config { image = "busybox" }
+              env {
+                ADDR = "${NOMAD_ADDR_http}"
+                PLAIN = "x"
+              }
+            }
+          }
+        }
+    ''')
+    result = convert(text, "nomad")
+    env = result.ensemble.allocations["t"].execution.environment
+    assert env == {"ADDR": "${NOMAD_ADDR_http}", "PLAIN": "x"}
+    assert [w.path for w in result.warnings] == ["job.j.group.g.task.t.env.ADDR"]

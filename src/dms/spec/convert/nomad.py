@@ -18,7 +18,7 @@ from typing import Any
 
 from dms.errors import ValidationError
 from dms.spec.convert.common import ConversionResult, Draft, location_from_region
-from dms.spec.convert.nomad_shape import from_api, from_hcl
+from dms.spec.convert.nomad_shape import from_api, from_hcl, strip_interp
 
 __all__ = ["MHZ_PER_CORE", "from_nomad_text"]
 
@@ -85,7 +85,7 @@ def _constraints(d: Draft, items: list[Any], path: str) -> tuple[list[dict[str, 
     locs: list[dict[str, Any]] = []
     arch = None
     for i, c in enumerate(items):
-        attr, op = c.get("attribute", ""), c.get("operator", "=")
+        attr, op = strip_interp(c.get("attribute", "")), c.get("operator", "=")
         value = c.get("value")
         cpath = f"{path}.constraint[{i}]"
         if attr == "attr.cpu.arch" and op in ("=", "=="):
@@ -206,6 +206,7 @@ def _task(d: Draft, t: dict[str, Any], tpath: str, task_type: str) -> dict[str, 
     if env:
         ex["environment"] = {str(k): str(v) for k, v in env.items()}
     alloc["execution"] = ex
+    _interpolations(d, ex, f"{tpath}")
     res = _resources(d, (t.get("resources") or [{}])[0], f"{tpath}.resources")
     if res:
         alloc["resources"] = res
@@ -214,6 +215,19 @@ def _task(d: Draft, t: dict[str, Any], tpath: str, task_type: str) -> dict[str, 
         alloc["healthcheck"] = hc
     d.unused(tpath, t, {"name", "driver", "config", "env", "resources", "service", "meta"})
     return alloc
+
+
+def _interpolations(d: Draft, ex: dict[str, Any], tpath: str) -> None:
+    """Nomad expands ``${NOMAD_PORT_http}``, ``${attr...}`` at run time; dms does not."""
+    for key, value in ex.items():
+        texts = value.items() if isinstance(value, dict) else \
+            enumerate(value) if isinstance(value, list) else [(None, value)]
+        for sub, text in texts:
+            if isinstance(text, str) and "${" in text:
+                where = "env" if key == "environment" else "config"
+                d.warn(f"{tpath}.{where}" + (f".{sub}" if isinstance(sub, str) else ""),
+                       f"Nomad interpolation in {text!r} is not expanded by dms; kept as "
+                       "written", "write the final value (ports: use the node port mapping)")
 
 
 def _qemu(d: Draft, config: dict[str, Any], path: str) -> dict[str, Any]:

@@ -14,18 +14,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["LABELED", "from_api", "from_hcl", "strip_interp"]
+__all__ = ["LABELED", "from_api", "from_hcl", "strip_interp", "unquote"]
 
 #: Nomad block types that take a label
 LABELED = {"job", "group", "task", "port", "device", "volume", "dispatch_payload"}
 _INTERP = re.compile(r"^\$\{(.*)\}$")
 
 
+def unquote(v: Any) -> Any:
+    """Drop the quotes python-hcl2 may keep around strings; ``${...}`` stays as written."""
+    if isinstance(v, str) and len(v) >= 2 and v[0] == v[-1] == '"':
+        return v[1:-1]
+    return v
+
+
 def strip_interp(v: Any) -> Any:
-    """``"${attr.cpu.arch}"`` -> ``"attr.cpu.arch"``; quotes python-hcl2 kept are dropped."""
+    """A constraint attribute: ``"${attr.cpu.arch}"`` -> ``"attr.cpu.arch"``."""
+    v = unquote(v)
     if isinstance(v, str):
-        if len(v) >= 2 and v[0] == v[-1] == '"':
-            v = v[1:-1]
         m = _INTERP.match(v)
         return m.group(1) if m else v
     return v
@@ -51,7 +57,7 @@ def _labeled(value: Any) -> list[dict[str, Any]]:
         for label, body in item.items():
             for b in _as_list(body):
                 if isinstance(b, dict):
-                    out.append({"name": strip_interp(label), **_body(b)})
+                    out.append({"name": unquote(label), **_body(b)})
     return out
 
 
@@ -75,10 +81,10 @@ def _body(body: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(v: Any) -> Any:
     if isinstance(v, dict):
-        return {strip_interp(k): _plain(x) for k, x in v.items() if not str(k).startswith("__")}
+        return {unquote(k): _plain(x) for k, x in v.items() if not str(k).startswith("__")}
     if isinstance(v, list):
         return [_plain(x) for x in v]
-    return strip_interp(v)
+    return unquote(v)
 
 
 def _snake(name: str) -> str:
