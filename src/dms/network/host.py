@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
 from dms.crypto.keys import SigningKey
-from dms.errors import ConfigError
+from dms.errors import ConfigError, NetworkError
 from dms.network.settings import NetworkSettings
 
 SWARM_KEY_HEADER = "/key/swarm/psk/1.0.0/"
@@ -63,6 +64,39 @@ def read_swarm_key(path: Path) -> str:
                           hint="generate one: printf '/key/swarm/psk/1.0.0/\\n/base16/\\n%s\\n' "
                                "$(openssl rand -hex 32)")
     return key.lower()
+
+
+def check_ports_free(listen_addrs: list[str]) -> None:
+    """Refuse to start on a TCP port another process listens on.
+
+    py-libp2p listens with SO_REUSEPORT (for hole punching), so a second daemon on the
+    same port would start fine and the kernel would split incoming connections between
+    the two. A probe bind without SO_REUSEPORT fails with EADDRINUSE instead.
+    """
+    for text in listen_addrs:
+        try:
+            ma = multiaddr.Multiaddr(text)
+            port = int(ma.value_for_protocol("tcp"))
+        except Exception:  # not a TCP address: nothing to probe
+            continue
+        if port == 0:
+            continue
+        family, ip = socket.AF_INET, "0.0.0.0"
+        for proto, fam in (("ip4", socket.AF_INET), ("ip6", socket.AF_INET6)):
+            try:
+                ip, family = ma.value_for_protocol(proto), fam
+                break
+            except Exception:  # multiaddr raises when the protocol is absent
+                continue
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((ip, port))
+            except OSError as exc:
+                raise NetworkError(
+                    f"cannot listen on {text}: {exc.strerror}",
+                    hint="another process (perhaps another dms) uses this port; stop it or "
+                         "change network.listen_addrs") from exc
 
 
 def connection_config(settings: NetworkSettings) -> ConnectionConfig:

@@ -37,7 +37,7 @@ from dms.crypto.keys import SigningKey
 from dms.errors import NetworkError, ValidationError
 from dms.network import discovery
 from dms.network.errors import network_errors
-from dms.network.host import build_host, peer_id_of
+from dms.network.host import build_host, check_ports_free, peer_id_of
 from dms.network.settings import NetworkSettings
 from dms.network.streams import MessageStreams
 
@@ -105,6 +105,7 @@ class Network:
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED
                     ) -> None:
+        check_ports_free(self.settings.listen_addrs)
         host = build_host(self._key, self.settings)
         listen = [multiaddr.Multiaddr(a) for a in self.settings.listen_addrs]
         events = discovery.ConnectionEvents()
@@ -122,6 +123,9 @@ class Network:
                                    self.settings.bootstrap_redial_interval)
             if self.settings.mdns:
                 nursery.start_soon(discovery.mdns_loop, host)
+            if not host.get_addrs():
+                raise NetworkError(f"libp2p could not listen on {self.settings.listen_addrs}",
+                                   hint="check network.listen_addrs")
             self._host = host
             task_status.started(self)
             try:
@@ -135,8 +139,14 @@ class Network:
         try:
             async with host.run(listen_addrs=listen), trio.open_nursery() as nursery:
                 entered = True
-                yield nursery
-                nursery.cancel_scope.cancel()
+                try:
+                    yield nursery
+                finally:
+                    nursery.cancel_scope.cancel()
+                    # host.run() leaves connections to task cancellation, which leaks
+                    # sockets; close them deterministically, even while cancelled.
+                    with trio.CancelScope(shield=True), trio.move_on_after(3):
+                        await host.close()
         except BaseException as exc:
             if entered or isinstance(exc, trio.Cancelled | KeyboardInterrupt):
                 raise
