@@ -183,3 +183,9 @@ def test_nomad_runtime_interpolation_is_kept_and_reported() -> None:
     env = result.ensemble.allocations["t"].execution.environment
     assert env == {"ADDR": "${NOMAD_ADDR_http}", "PLAIN": "x"}
     assert [w.path for w in result.warnings] == ["job.j.group.g.task.t.env.ADDR"]
+
+
+def test_compose_variable_substitution_is_reported() -> None:
+    result = convert("services:\n  w:\n    image: app:${TAG:-latest}\n", "compose")
+    assert result.ensemble.allocations["w"].execution.image == "app:${TAG:-latest}"
+    assert [w.path for w in result.warnings] == ["services.w.image"]

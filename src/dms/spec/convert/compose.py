@@ -86,8 +86,21 @@ def from_compose_data(data: dict[str, Any], file: str = "<compose>") -> Conversi
     return d.finish(file)
 
 
+def _substitutions(d: Draft, value: Any, path: str) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _substitutions(d, v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _substitutions(d, v, f"{path}[{i}]")
+    elif isinstance(value, str) and "${" in value:
+        d.warn(path, f"variable substitution in {value!r} is not performed; kept as written",
+               "run `docker compose config` first, and translate its output")
+
+
 def _service(d: Draft, svc: dict[str, Any], path: str,
              aname: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    _substitutions(d, svc, path)
     if not svc.get("image"):
         d.warn(f"{path}.build" if svc.get("build") else path,
                "a service without `image` cannot run on a provider; skipped",
