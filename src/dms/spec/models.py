@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dms.spec.types import Cores, Duration, Frequency, Millis, Name, Size
+from dms.spec.types import Bandwidth, Cores, Duration, Frequency, Millis, Name, Size
 
 __all__ = [
     "Allocation", "CPU", "Contract", "Disk", "EdgeConstraint", "Ensemble", "Execution",
@@ -257,7 +257,7 @@ class EdgeConstraint(_Model):
     s: Name
     t: Name
     rtt: Millis | None = None                  # milliseconds
-    bw: int | None = Field(default=None, ge=0)  # Mbit/s
+    bw: Bandwidth | None = None                # bits per second (as the Go DMS)
 
     @model_validator(mode="before")
     @classmethod

@@ -21,6 +21,7 @@ _HINTS = {
     "size": ("bad_size", "write a number with a unit, e.g. `512MiB`, `1GiB` or `2GB`"),
     "duration": ("bad_duration", "write a number with a unit, e.g. `30s`, `5m` or `1h30m`"),
     "frequency": ("wrong_type", "write a number with a unit, e.g. `2.4GHz`"),
+    "bandwidth": ("wrong_type", "write a number with a unit, e.g. `100Mbps`"),
     "name": ("bad_name", "rename it using letters, digits, '-' and '_' only"),
 }
 _TYPE_WORDS = {

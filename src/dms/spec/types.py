@@ -15,14 +15,16 @@ from pydantic_core import PydanticCustomError
 
 from dms.spec.units import (
     UnitError,
+    format_bandwidth,
     format_duration,
     format_size,
+    parse_bandwidth,
     parse_duration,
     parse_frequency,
     parse_size,
 )
 
-__all__ = ["Cores", "Duration", "Frequency", "Name", "Size", "Millis", "NAME_RE"]
+__all__ = ["Bandwidth", "Cores", "Duration", "Frequency", "Name", "Size", "Millis", "NAME_RE"]
 
 
 def _wrap(fn: Any, kind: str) -> Any:
@@ -58,6 +60,8 @@ def _format_frequency(hz: int) -> str | int:
 
 Frequency = Annotated[int, BeforeValidator(_wrap(parse_frequency, "frequency")),
                       PlainSerializer(_format_frequency, when_used="json")]
+Bandwidth = Annotated[int, BeforeValidator(_wrap(parse_bandwidth, "bandwidth")),
+                      PlainSerializer(format_bandwidth, when_used="json")]
 Millis = Annotated[int, BeforeValidator(_wrap(_ms, "duration"))]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")

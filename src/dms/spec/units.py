@@ -13,8 +13,8 @@ import re
 from decimal import Decimal
 from fractions import Fraction
 
-__all__ = ["format_duration", "format_size", "parse_duration", "parse_frequency",
-           "parse_size", "UnitError"]
+__all__ = ["format_bandwidth", "format_duration", "format_size", "parse_bandwidth",
+           "parse_duration", "parse_frequency", "parse_size", "UnitError"]
 
 
 class UnitError(ValueError):
@@ -159,3 +159,26 @@ def parse_frequency(value: object) -> int:
         if m and m.group(2).lower() in _FREQ_UNITS:
             return round(float(m.group(1)) * _FREQ_UNITS[m.group(2).lower()])
     raise UnitError(f"cannot read {value!r} as a frequency", FREQ_EXPECTED)
+
+
+BW_EXPECTED = "a bandwidth such as 100Mbps, 1Gbps, 500kbps or a plain number of bits/s"
+_BW_UNITS = {"": 1, "bps": 1, "kbps": 10**3, "mbps": 10**6, "gbps": 10**9, "tbps": 10**12,
+             "kbit": 10**3, "mbit": 10**6, "gbit": 10**9, "tbit": 10**12}
+
+
+def parse_bandwidth(value: object) -> int:
+    """Bits per second (the Go DMS unit) from a number or ``100Mbps`` / ``1Gbit``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        m = _SIZE_RE.match(value)
+        if m and m.group(2).lower() in _BW_UNITS:
+            return math.ceil(Fraction(m.group(1)) * _BW_UNITS[m.group(2).lower()])
+    raise UnitError(f"cannot read {value!r} as a bandwidth", BW_EXPECTED)
+
+
+def format_bandwidth(bps: int) -> str | int:
+    for name, mult in (("Tbps", 10**12), ("Gbps", 10**9), ("Mbps", 10**6), ("kbps", 10**3)):
+        if bps and bps % mult == 0:
+            return f"{bps // mult}{name}"
+    return bps

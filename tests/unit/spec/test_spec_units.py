@@ -65,3 +65,15 @@ def test_size_round_trip(n: int) -> None:
                  st.floats(0, 10**7, allow_nan=False)))
 def test_duration_round_trip(secs: float) -> None:
     assert parse_duration(format_duration(secs)) == secs
+
+
+def test_bandwidth() -> None:
+    from dms.spec.units import format_bandwidth, parse_bandwidth
+
+    assert parse_bandwidth("100Mbps") == 10**8
+    assert parse_bandwidth(1000) == 1000
+    assert parse_bandwidth("1.5Gbit") == 1_500_000_000
+    assert format_bandwidth(10**8) == "100Mbps"
+    assert format_bandwidth(1001) == 1001
+    with pytest.raises(UnitError):
+        parse_bandwidth("fast")
