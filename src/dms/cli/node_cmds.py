@@ -107,8 +107,9 @@ def peers_self(home: Path | None, as_json: bool) -> None:
 @handle_errors
 def peers_ping(home: Path | None, as_json: bool, peer_id: str, count: int) -> None:
     """Round-trip time to PEER_ID over libp2p ping."""
-    out = _caller(home).call("/dms/node/peers/ping", {"peer": peer_id, "count": count})
-    emit(out, as_json, lambda d: click.echo(json.dumps(d)))
+    out = _caller(home).call("/dms/node/peers/ping", {"peer_id": peer_id, "count": count})
+    emit(out, as_json, lambda d: click.echo(
+        f"{d['peer_id']}: " + " ".join(f"{x:.2f}" for x in d["rtt_ms"]) + f" ms (avg {d['avg_ms']:.2f})"))
 
 
 @peers.command("connect")
@@ -125,10 +126,13 @@ def peers_connect(home: Path | None, as_json: bool, multiaddr: str) -> None:
 @peers.command("dht")
 @home_option
 @json_option
+@click.option("--find", "find", default=None, help="Look up this peer id in the DHT.")
+@click.option("--providers-of", default=None, help="Find providers of this key.")
 @handle_errors
-def peers_dht(home: Path | None, as_json: bool) -> None:
-    """DHT routing table summary."""
-    emit(_caller(home).call("/dms/node/peers/dht"), True)
+def peers_dht(home: Path | None, as_json: bool, find: str | None, providers_of: str | None) -> None:
+    """DHT routing table size, peer lookups, provider records."""
+    payload = {k: v for k, v in (("peer_id", find), ("providers_of", providers_of)) if v}
+    emit(_caller(home).call("/dms/node/peers/dht", payload), True)
     del as_json
 
 
