@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+_BY_CODE: dict[str, type[DMSError]] = {}
+
 
 class DMSError(Exception):
     """Base of every error dms raises on purpose."""
@@ -34,6 +36,11 @@ class DMSError(Exception):
     code: ClassVar[str] = "internal"
     default_hint: ClassVar[str] = ""
     retryable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        # every error class, wherever defined, is rebuilt by its code when it crosses the wire
+        _BY_CODE.setdefault(cls.__dict__.get("code", cls.code), cls)
 
     def __init__(self, message: str, *, hint: str | None = None, code: str | None = None,
                  details: dict[str, Any] | None = None) -> None:
@@ -107,16 +114,7 @@ class RemoteError(DMSError):
     code = "remote"
 
 
-_BY_CODE: dict[str, type[DMSError]] = {}
-
-
-def _register(cls: type[DMSError]) -> None:
-    _BY_CODE.setdefault(cls.code, cls)
-    for sub in cls.__subclasses__():
-        _register(sub)
-
-
-_register(DMSError)
+_BY_CODE.setdefault(DMSError.code, DMSError)
 
 
 def from_dict(d: dict[str, Any]) -> DMSError:
