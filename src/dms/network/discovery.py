@@ -126,18 +126,22 @@ async def dht_seed_loop(host: IHost, dht: Any, events: ConnectionEvents,
     """
     known: set[ID] = set()
     while True:
+        unseeded = 0
         for peer in host.get_connected_peers():
             if peer in known:
                 continue
             try:
                 if await dht.add_peer(peer, skip_server_mode_check=True):
                     known.add(peer)
+                else:  # no listen addrs yet: identify has not answered
+                    unseeded += 1
             except Exception as exc:
+                unseeded += 1
                 log.debug("DHT add_peer %s failed: %r", peer, exc)
         known &= set(host.get_connected_peers())
-        with trio.move_on_after(interval) as scope:
+        with trio.move_on_after(0.5 if unseeded else interval) as scope:
             await events.changed.wait()
-        if scope.cancelled_caught:
+        if scope.cancelled_caught and not unseeded:
             try:
                 await dht.refresh_routing_table()
             except Exception as exc:
