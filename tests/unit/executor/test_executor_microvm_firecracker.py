@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import trio
 
+from dms.errors import ExecutorError
 from dms.executor.contract import Limits, WorkloadSpec
 from dms.executor.microvm import FirecrackerBackend, MicroVMExecutor, MicroVMSettings
 from dms.executor.microvm.firecracker import http_request
@@ -190,3 +191,17 @@ async def test_refused_request_is_an_executor_error(tmp_path: Path) -> None:
 def test_backend_without_binary_is_not_available() -> None:
     assert not FirecrackerBackend(binary="/nonexistent/firecracker").available()
     assert FirecrackerBackend().accel() == "kvm"
+
+
+async def test_firecracker_that_dies_before_its_api_is_reported(
+        tmp_path: Path, guest_files: tuple[Path, Path]) -> None:
+    binary = tmp_path / "firecracker"
+    binary.write_text("#!/bin/sh\necho 'cannot open /dev/kvm' >&2\nexit 1\n")
+    binary.chmod(0o755)
+    ex = _executor(tmp_path, binary, *guest_files)
+    with pytest.raises(ExecutorError, match="before opening its API") as err:
+        await ex.start(WorkloadSpec(id="dead", executor="microvm", cmd=("true",)))
+    assert "vmm.log" in err.value.hint
+    assert "cannot open /dev/kvm" in (tmp_path / "state" / "dead" / "vmm.log").read_text()
+    [h] = await ex.recover()
+    assert "failed to start" in ((await ex.wait(h)).error or "")

@@ -62,9 +62,6 @@ class FakeVMM:
         self.procs.append(proc)
         return proc
 
-    def status_from_rc(self, rc: int) -> int | None:
-        return None
-
 
 @pytest.fixture
 def settings(tmp_path: Path) -> MicroVMSettings:

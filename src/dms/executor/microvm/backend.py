@@ -48,6 +48,3 @@ class VMMBackend(Protocol):
 
     async def launch(self, plan: LaunchPlan) -> trio.Process:
         """Start the VMM (in its own session) and boot the guest."""
-
-    def status_from_rc(self, rc: int) -> int | None:
-        """The guest status encoded in the VMM's exit code, if this VMM encodes one."""

@@ -22,7 +22,7 @@ from dms.executor.microvm import disks, outcome
 from dms.executor.microvm.backend import Disk, LaunchPlan, VMMBackend
 from dms.executor.microvm.firecracker import FirecrackerBackend
 from dms.executor.microvm.guest_protocol import find_marker, job_archive, kernel_args, validate_env
-from dms.executor.microvm.qemu import QemuBackend
+from dms.executor.microvm.qemu import QemuBackend, debug_exit_status
 from dms.executor.microvm.settings import MicroVMSettings
 from dms.executor.microvm.state import Record, create_time, load_all, process_alive
 
@@ -122,9 +122,11 @@ class MicroVMExecutor:
         if wd.exists():
             raise ExecutorError(f"workload {spec.id} already exists",
                                 hint="remove() it first or use a new id")
-        backend = self.backend()
+        # the first call may build the guest and probe KVM (seconds): keep it off the loop
+        backend = await trio.to_thread.run_sync(self.backend)
+        accel = await trio.to_thread.run_sync(backend.accel)
         wd.mkdir(parents=True)
-        rec = Record(id=spec.id, backend=backend.name, accel=backend.accel(), workdir=str(wd),
+        rec = Record(id=spec.id, backend=backend.name, accel=accel, workdir=str(wd),
                      nonce=secrets.token_hex(8), started_at=time.time(),
                      deadline_at=time.time() + spec.deadline_s if spec.deadline_s else None,
                      results_dir=str(spec.results_dir) if spec.results_dir else None,
@@ -227,7 +229,6 @@ class MicroVMExecutor:
     async def _finalize(self, wid: str, rc: int | None, *, timed_out: bool) -> ExitStatus:
         rec = self._load(wid)   # cancel() may have marked it meanwhile
         wd = Path(rec.workdir)
-        backend = self.backend() if rec.backend == self.backend().name else None
         console = _read(wd / "console.log")
         collect_error = ""
         if rec.results_dir and (wd / "results.img").exists():
@@ -236,8 +237,8 @@ class MicroVMExecutor:
                                             wd / "results.out")
             except ExecutorError as exc:
                 collect_error = f"; results not collected: {exc.message}"
-        encodes = rec.backend == "qemu"
-        rc_status = (backend.status_from_rc(rc) if backend and rc is not None else None)
+        encodes = rec.backend == "qemu"   # only QEMU has the debug-exit channel
+        rc_status = debug_exit_status(rc) if encodes and rc is not None else None
         status = outcome.decide(rc=rc, rc_status=rc_status, encodes_status=encodes,
                                 marker=find_marker(console, rec.nonce), timed_out=timed_out,
                                 cancelled=rec.cancelled, deadline_s=rec.meta.get("deadline_s"),

@@ -158,12 +158,15 @@ class FirecrackerBackend:
                         f"Firecracker refused {call.method} {call.path}: {status} {fault}",
                         hint=_HINT)
         except trio.TooSlowError as exc:
-            proc.kill()
+            await _reap(proc)
             raise ExecutorError("Firecracker's API socket did not appear", hint=_HINT) from exc
         except BaseException:
-            proc.kill()
+            await _reap(proc)
             raise
         return proc
 
-    def status_from_rc(self, rc: int) -> int | None:
-        return None   # no debug-exit device: the console marker is the only channel
+
+async def _reap(proc: trio.Process) -> None:
+    proc.kill()
+    with trio.CancelScope(shield=True):
+        await proc.wait()

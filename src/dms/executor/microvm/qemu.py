@@ -169,6 +169,3 @@ class QemuBackend:
             return await trio.lowlevel.open_process(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 start_new_session=True)
-
-    def status_from_rc(self, rc: int) -> int | None:
-        return debug_exit_status(rc)
