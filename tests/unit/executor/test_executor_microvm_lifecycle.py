@@ -17,7 +17,7 @@ import pytest
 import trio
 
 from dms.errors import ExecutorError
-from dms.executor.contract import Limits, WorkloadSpec
+from dms.executor.contract import GPURequest, Limits, WorkloadSpec
 from dms.executor.microvm import Disk, LaunchPlan, MicroVMExecutor, MicroVMSettings
 from dms.executor.microvm.state import Record, process_alive
 
@@ -151,6 +151,8 @@ async def test_specs_it_cannot_run_are_refused(settings: MicroVMSettings) -> Non
     ex = MicroVMExecutor(settings, backend=FakeVMM())
     with pytest.raises(ExecutorError, match="networking"):
         await ex.start(_spec("n", network=True))
+    with pytest.raises(ExecutorError, match="GPUs"):
+        await ex.start(_spec("g", limits=Limits(gpus=(GPURequest("nvidia"),))))
     with pytest.raises(ExecutorError, match="below"):
         await ex.start(_spec("m", limits=Limits(memory_bytes=16 << 20)))
     with pytest.raises(ExecutorError, match="cannot name a directory"):

@@ -151,6 +151,8 @@ async def test_bad_specs_are_rejected_with_hints(tmp_path: Path,
         await executor.start(WorkloadSpec(id="dup", executor="wasm", module=mod))
     with pytest.raises(ExecutorError, match="cannot name a directory"):
         await executor.start(WorkloadSpec(id="../x", executor="wasm", module=mod))
+    with pytest.raises(ExecutorError, match="no network"):
+        await executor.start(WorkloadSpec(id="net", executor="wasm", module=mod, network=True))
 
 
 def test_capabilities_are_json(executor: WasmExecutor) -> None:

@@ -116,6 +116,9 @@ class MicroVMExecutor:
         if spec.network or spec.ports:
             raise ExecutorError("the microvm executor has no guest networking yet",
                                 hint="run without network/ports, or use the docker executor")
+        if spec.limits.gpus:
+            raise ExecutorError("the microvm executor cannot pass GPUs through",
+                                hint="request GPUs from the docker executor")
         validate_env(spec.env)
         mem, vcpus = self._sizes(spec)
         wd = self._workdir(spec.id)

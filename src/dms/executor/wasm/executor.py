@@ -113,6 +113,9 @@ class WasmExecutor:
 
     def _prepare(self, spec: WorkloadSpec) -> tuple[Path, Path]:
         """Check the spec's paths and make the workload's directories (quick local I/O)."""
+        if spec.network or spec.ports or spec.limits.gpus:
+            raise ExecutorError("WASI preview 1 modules get no network and no GPUs here",
+                                hint="drop network/ports/gpus, or use the docker executor")
         if spec.module is None:
             raise ExecutorError("a wasm workload needs spec.module",
                                 hint="point module at a .wasm or .wat file")
