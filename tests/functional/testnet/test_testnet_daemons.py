@@ -1,6 +1,7 @@
 """Real dms daemons in a testnet."""
 
 import json
+import time
 
 import pytest
 
@@ -10,20 +11,47 @@ from dms.testnet.fixture import testnet as make_testnet
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 
+def _eventually(fn, timeout_s=20.0):
+    """fn() until it returns something truthy; the last value otherwise."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.3)
+
+
+def _json(tn, node, args):
+    cp = tn.exec(node, [*args, "--json"])
+    assert cp.returncode == 0, f"dms {' '.join(args)} on {node}: {cp.stderr}"
+    return json.loads(cp.stdout)
+
+
 @pytest.mark.netns
-def test_three_daemons_in_namespaces_answer_and_go_away(need_netns, tmp_path):
-    with make_testnet(3, latency="10ms", base_dir=tmp_path / "tn") as tn:
+def test_three_daemons_in_namespaces_find_each_other_over_30ms_links(need_netns, tmp_path):
+    with make_testnet(3, latency="30ms", base_dir=tmp_path / "tn") as tn:
         names = plan.Names(tn.state.id)
+        n0, n1, n2 = tn.nodes
         pids = [nd.pid for nd in tn.nodes]
         assert all(s.healthy for s in tn.status())
-        dids = set()
         for nd in tn.nodes:
-            cp = tn.exec(nd, ["status", "--json"])
-            assert cp.returncode == 0, cp.stderr
-            info = json.loads(cp.stdout)
-            assert info["did"] == nd.did and info["api_port"] == nd.api_port
-            dids.add(nd.did)
-        assert len(dids) == 3 and all(d.startswith("did:key:z6Mk") for d in dids)
+            info = _json(tn, nd, ["status"])
+            assert info["did"] == nd.did and nd.did.startswith("did:key:z6Mk")
+            assert nd.peer_id.startswith("12D3KooW")
+        assert len({nd.did for nd in tn.nodes}) == 3
+
+        # node0 is the bootstrap peer: the others dial it
+        def peers_of_node0():
+            got = {p["peer_id"] for p in _json(tn, n0, ["peers"])["peers"]}
+            return got >= {n1.peer_id, n2.peer_id}
+        assert _eventually(peers_of_node0), "node1 and node2 never connected to node0"
+
+        answered = {r["peer_id"] for r in _json(tn, n0, ["hello", "--window", "2"])}
+        assert answered >= {n1.peer_id, n2.peer_id}
+
+        # the link adds 30ms each way: a libp2p ping takes at least 60ms
+        ping = _json(tn, n2, ["peers", "ping", n0.peer_id, "-c", "3"])
+        assert min(ping["rtt_ms"]) >= 2 * 30 * 0.95, ping
     assert netns.find(names).empty
     assert not any(netns._alive(p) for p in pids)
     assert not (tmp_path / "tn").exists()
