@@ -66,3 +66,38 @@ async def test_kernel_panic_is_a_failure_not_a_success(executor: MicroVMExecutor
     assert not status.ok and status.exit_code is None, status
     assert "no exit status" in (status.error or ""), status
     await executor.remove(handle)
+
+
+def _busybox_rootfs(tmp_path: Path) -> Path:
+    """An ext4 root filesystem image holding busybox-static, built without root."""
+    import shutil
+    import subprocess
+
+    root = tmp_path / "rootfs"
+    for d in ("bin", "etc", "proc", "sys", "dev", "results", "inputs", "tmp"):
+        (root / d).mkdir(parents=True)
+    shutil.copy("/bin/busybox", root / "bin" / "busybox")
+    for applet in ("sh", "cat", "echo", "touch", "mount"):
+        (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc" / "os-release").write_text("NAME=dms-test-rootfs\n")
+    image = tmp_path / "rootfs.ext4"
+    subprocess.run(["mkfs.ext4", "-q", "-d", str(root), str(image), "16M"], check=True,
+                   capture_output=True)
+    return image
+
+
+async def test_rootfs_disk_is_the_workload_root(tmp_path: Path,
+                                                executor: MicroVMExecutor) -> None:
+    script = ("cat /etc/os-release; "
+              "if touch /probe 2>/dev/null; then echo root=rw; else echo root=ro; fi; "
+              "echo from-rootfs > /results/r.txt")
+    spec = WorkloadSpec(id="rootfs", executor="microvm", rootfs=_busybox_rootfs(tmp_path),
+                        cmd=("sh", "-c", script), results_dir=tmp_path / "results")
+    handle = await executor.start(spec)
+    with trio.fail_after(60):
+        status = await executor.wait(handle)
+    console = b"\n".join([ln.data async for ln in executor.logs(handle)]).decode()
+    assert status.ok, f"{status}\n{console}"
+    assert "NAME=dms-test-rootfs" in console and "root=ro" in console, console
+    assert (tmp_path / "results" / "r.txt").read_text() == "from-rootfs\n"
+    await executor.remove(handle)
