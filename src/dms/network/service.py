@@ -233,7 +233,28 @@ class Network:
         """Send one message frame to ``peer_id`` over the kept stream."""
         if self._streams is None:
             raise NetworkError("the network is not running", hint="start Network.serve()")
-        await self._streams.send(_parse_peer(peer_id), body)
+        pid = _parse_peer(peer_id)
+        try:
+            await self._streams.send(pid, body)
+        except NetworkError:
+            if not await self._route(pid):
+                raise
+            await self._streams.send(pid, body)
+
+    async def _route(self, pid: ID) -> bool:
+        """Peer routing: find addresses of an unknown peer in the DHT. True if found."""
+        if self._dht is None or pid in self.host.get_connected_peers():
+            return False
+        with trio.move_on_after(self.settings.dial_timeout):
+            try:
+                info = await self._dht.find_peer(pid)
+            except Exception as exc:  # the DHT raises assorted errors; the send error stands
+                log.debug("DHT lookup of %s failed: %r", pid, exc)
+                return False
+            if info is not None and info.addrs:
+                self.host.get_peerstore().add_addrs(pid, info.addrs, 3600)
+                return True
+        return False
 
     def _ps(self) -> Pubsub:
         if self._pubsub is None:
