@@ -59,14 +59,12 @@ class OrchestratorSettings:
 class Orchestrator:
     def __init__(self, *, actor: Any, network: Any, capctx: Any, store: Any,
                  settings: OrchestratorSettings | None = None,
-                 local_provider: Any = None,
                  did_of_peer: Callable[[str], str] | None = None) -> None:
         self.actor = actor
         self.network = network
         self.capctx = capctx
         self.records = dep.Deployments(store)
         self.settings = settings or OrchestratorSettings()
-        self.local_provider = local_provider
         self.did_of_peer = did_of_peer
         self._nursery: trio.Nursery | None = None
         self._changed: dict[str, trio.Event] = {}
@@ -209,12 +207,18 @@ class Orchestrator:
         return {"ensemble_id": eid, "request_id": secrets.token_hex(8), "nodes": nodes}, reqs
 
     async def _collect(self, request: dict[str, Any], plan: Any) -> tuple[list[Bid], list[Decline]]:
+        """Ask for bids: directly to every connected peer and to pinned peers (fast, point to
+        point), and on the gossip topic (reaches peers we are not connected to). Stops as
+        soon as every connected and pinned peer has answered, or when the bid window ends."""
         bids: list[Bid] = []
         declines: list[Decline] = []
+        answered: set[str] = set()
 
         def take(ans: Any) -> None:
             if not isinstance(ans, dict):
                 return
+            if isinstance(ans.get("peer_id"), str):
+                answered.add(ans["peer_id"])
             for b in ans.get("bids") or ():
                 try:
                     bids.append(Bid.from_dict(b))
@@ -224,34 +228,44 @@ class Orchestrator:
                 declines.append(Decline(d.get("node", "?"), d.get("peer_id", "?"),
                                         tuple(d.get("reasons") or ())))
 
-        peers = len(self.network.connected_peers()) if self.network else 0
-        pinned = {np.peer for np in plan.nodes.values() if np.peer}
-        async with trio.open_nursery() as nursery:
-            for peer in pinned:
-                if peer == getattr(self.network, "peer_id", None) or self.did_of_peer is None:
-                    continue
+        me = getattr(self.network, "peer_id", None)
+        connected = {p.peer_id for p in self.network.connected_peers()} if self.network else set()
+        pinned = {np.peer for np in plan.nodes.values() if np.peer} - {me}
+        expected = (connected | pinned) - {None}
+        window = self.settings.bid_window_s
+        done = trio.Event()
 
-                async def direct(peer: str = peer) -> None:
-                    try:
-                        h = Handle(self.did_of_peer(peer), peer, ROOT_INBOX)  # type: ignore[misc]
-                        take(await self.actor.invoke(h, wire.REQUEST, request,
-                                                     timeout=self.settings.bid_window_s + 2))
-                    except DMSError as exc:
-                        declines.extend(Decline(n, peer, (f"unreachable: {exc.message}",))
-                                        for n, np in plan.nodes.items() if np.peer == peer)
-                nursery.start_soon(direct)
-            if peers:
-                replies = await self.actor.broadcast_collect(
-                    wire.TOPIC, wire.REQUEST, request, window=self.settings.bid_window_s,
-                    limit=peers)
-                for r in replies:
-                    if r.error is None:
-                        take(r.result)
-        if self.local_provider is not None:
-            take(await self.local_provider.on_request_local(request))
-        # one bid per (node, peer): pinned answers may repeat broadcast ones
+        async def direct(peer: str) -> None:
+            try:
+                h = Handle(self.did_of_peer(peer), peer, ROOT_INBOX)  # type: ignore[misc]
+                take(await self.actor.invoke(h, wire.REQUEST, request, timeout=window))
+            except DMSError as exc:
+                answered.add(peer)
+                if peer in pinned:
+                    declines.extend(Decline(n, peer, (f"unreachable: {exc.message}",))
+                                    for n, np in plan.nodes.items() if np.peer == peer)
+            if expected <= answered:
+                done.set()
+
+        async def gossip() -> None:
+            for r in await self.actor.broadcast_collect(wire.TOPIC, wire.REQUEST, request,
+                                                        window=window):
+                if r.error is None:
+                    take(r.result)
+
+        with trio.move_on_after(window):
+            async with trio.open_nursery() as nursery:
+                if self.did_of_peer is not None:
+                    for peer in expected:
+                        nursery.start_soon(direct, peer)
+                nursery.start_soon(gossip)
+                if expected or self.did_of_peer is None:
+                    await done.wait()
+                    nursery.cancel_scope.cancel()
+        # one bid per (node, peer): a peer reached both ways answers twice
         uniq = {(b.node, b.peer_id): b for b in bids}
-        return list(uniq.values()), declines
+        udec = {(d.node, d.peer_id): d for d in declines}
+        return list(uniq.values()), list(udec.values())
 
     async def _deploy_inner(self, doc: dict[str, Any], plan: Any) -> None:
         eid = doc["id"]  # from here on, always reload by id: updates arrive concurrently
