@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import trio
+from actor_test_helpers import MakeNode, Node, wait_until
 
 from dms.actor import Actor, AllowList, Router
 from dms.actor.behaviors import register_peers, register_public
 from dms.crypto.keys import SigningKey
 from dms.network import Network, NetworkSettings
-
-
-@dataclass
-class Node:
-    net: Network
-    router: Router
-    actor: Actor
-    auth: AllowList
-
-
-MakeNode = Callable[..., Awaitable[Node]]
-
-
-async def wait_until(pred: Callable[[], bool], within: float = 10.0, what: str = "") -> None:
-    """Poll ``pred`` (peer state owned by libp2p has no event to wait on)."""
-    with trio.move_on_after(within):
-        while not pred():  # noqa: ASYNC110
-            await trio.sleep(0.05)
-        return
-    raise AssertionError(f"timed out waiting for {what or pred}")
 
 
 @pytest.fixture

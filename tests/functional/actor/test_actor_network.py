@@ -6,8 +6,8 @@ import time
 
 import pytest
 import trio
+from actor_test_helpers import MakeNode, Node, wait_until
 
-from conftest import MakeNode, Node, wait_until
 from dms.actor import Message
 from dms.actor.behaviors import hello_all
 from dms.actor.signing import sign

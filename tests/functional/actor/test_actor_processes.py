@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import trio
+from actor_test_helpers import MakeNode
 
-from conftest import MakeNode
 from dms.actor.wire import Handle
 from dms.errors import AuthError
 

@@ -7,8 +7,8 @@ import contextlib
 import pytest
 import trio
 from libp2p.peer.id import ID
+from network_test_helpers import MakeNet, wait_until
 
-from conftest import MakeNet, wait_until
 from dms.errors import NetworkError
 from dms.network import MSG_PROTOCOL, Network
 

@@ -11,8 +11,8 @@ from libp2p.network.config import ConnectionConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import info_from_p2p_addr
 from libp2p.security.insecure.transport import PLAINTEXT_PROTOCOL_ID, InsecureTransport
+from network_test_helpers import MakeNet, wait_until
 
-from conftest import MakeNet, wait_until
 from dms.errors import ConfigError, NetworkError, ValidationError
 from dms.network import Network
 
@@ -63,7 +63,8 @@ async def test_port_in_use_is_a_network_error(make_net: MakeNet) -> None:
 
 
 async def test_bad_bootstrap_address_is_a_config_error() -> None:
-    from conftest import loopback
+    from network_test_helpers import loopback
+
     from dms.crypto.keys import SigningKey
 
     with pytest.raises(ConfigError):

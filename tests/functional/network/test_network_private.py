@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from network_test_helpers import MakeNet, wait_until
 
-from conftest import MakeNet, wait_until
 from dms.errors import NetworkError
 
 pytestmark = pytest.mark.functional
