@@ -252,3 +252,21 @@ async def test_capabilities_describe_this_daemon(ex: DockerExecutor,
     assert caps["server_version"] == docker_api.version()["Version"]
     assert caps["cgroup_version"] in (1, 2)
     assert isinstance(caps["gpus"], list) and "runc" in caps["runtimes"]
+
+
+async def test_a_blocked_follow_and_wait_can_be_cancelled(ex: DockerExecutor, make: Make) -> None:
+    handle = await ex.start(make("echo first; exec sleep 3600"))
+    try:
+        got: list[LogLine] = []
+        with trio.move_on_after(1.5) as follow_scope:
+            async for line in ex.logs(handle, follow=True):
+                got.append(line)
+        assert follow_scope.cancelled_caught and out(got) == ["first"]
+        with trio.move_on_after(0.5) as wait_scope:
+            await ex.wait(handle)
+        assert wait_scope.cancelled_caught
+        await ex.cancel(handle)
+        with trio.fail_after(60):
+            assert (await ex.wait(handle)).cancelled
+    finally:
+        await ex.remove(handle)

@@ -7,6 +7,7 @@ so a hundred followers never starve a create.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -50,6 +51,22 @@ def _unix_time(stamp: str | None) -> float | None:
         return datetime.fromisoformat(f"{head}.{(frac + '000000')[:6]}+00:00").timestamp()
     except ValueError:
         return None
+
+
+def _hang_up(resp: Any) -> None:
+    """End a streamed response without blocking the loop.
+
+    A reader thread abandoned by a cancel may sit in ``recv`` holding the buffered
+    reader's lock, so ``resp.close()`` here would wait for the next log line (forever
+    for a quiet workload). Shutting the socket down wakes that reader at once; the
+    close itself then runs in a throwaway thread.
+    """
+    try:
+        fp = resp.raw._fp.fp.raw
+        getattr(fp, "_sock", fp).shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass
+    threading.Thread(target=resp.close, name="dms-docker-log-close", daemon=True).start()
 
 
 class DockerExecutor:
@@ -277,7 +294,7 @@ class DockerExecutor:
             for line in splitter.flush():
                 yield line
         finally:
-            resp.close()    # also unblocks a reader thread left behind by a cancel
+            _hang_up(resp)
 
     def _open_logs(self, ref: str, follow: bool) -> Any:
         api = self._api()
