@@ -99,9 +99,9 @@ async def test_peer_limit_refuses_extra_peers(make_net: MakeNet) -> None:
     hub = await make_net(max_peers=1)
     a, b = await make_net(), await make_net()
     await a.connect(hub.addrs()[0])
-    with pytest.raises(NetworkError):
+    try:
         await b.connect(hub.addrs()[0])
-        # some refusals only show once the hub closes the connection
-        await wait_until(lambda: not b.connected_peers(), within=5)
-        raise NetworkError("refused after connect")
+    except NetworkError:
+        pass  # refused during the upgrade; otherwise the hub closes it right after
+    await wait_until(lambda: not b.connected_peers(), within=5, what="the hub refusing b")
     assert [p.peer_id for p in hub.connected_peers()] == [a.peer_id]
