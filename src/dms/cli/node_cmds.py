@@ -163,7 +163,14 @@ def onboard(home: Path | None, as_json: bool, cpu: str, ram: str, disk: str, gpu
             no_gpu: bool, rebenchmark: bool) -> None:
     """Offer a share of this machine to the network (benchmarks it, up to ~20 s)."""
     from dms.errors import ValidationError
+    from dms.resources.units import parse_cores, parse_size
 
+    for flag, value, parse in (("--cpu", cpu, parse_cores), ("--ram", ram, parse_size),
+                               ("--disk", disk, parse_size)):
+        try:
+            parse(value)
+        except ValidationError as exc:
+            raise ValidationError(f"{flag} {value!r}: {exc.message}", hint=exc.hint) from exc
     shares = None
     if gpus:
         shares = []
