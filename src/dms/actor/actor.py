@@ -217,12 +217,12 @@ class Actor:
             return
         try:
             reply = self.envelope(env.sender, env.reply_to, payload, ttl=30.0, tokens=[])
+        except (ValueError, TypeError):  # the handler's result is not JSON
+            err = ValidationError(f"{env.behavior} returned a result that is not JSON",
+                                  hint="handlers must return JSON-able values")
+            reply = self.envelope(env.sender, env.reply_to, error_payload(err.to_dict()),
+                                  ttl=30.0, tokens=[])
+        try:
             await self.router.deliver(env.sender, reply)
-        except (DMSError, ValueError, TypeError) as exc:
-            if isinstance(exc, ValueError | TypeError):  # result not JSON-able
-                exc = ValidationError(f"{env.behavior} returned a result that is not JSON")
-                reply = self.envelope(env.sender, env.reply_to,
-                                       error_payload(exc.to_dict()), ttl=30.0, tokens=[])
-                await self.router.deliver(env.sender, reply)
-                return
+        except DMSError as exc:
             log.info("could not answer %s to %s: %s", env.behavior, env.sender.did, exc)
