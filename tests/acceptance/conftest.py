@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +63,30 @@ def ctx() -> dict[str, Any]:
     return {}
 
 
-def _dms_args(command: str) -> list[str]:
+@pytest.fixture
+def scenario_stack() -> Iterator[contextlib.ExitStack]:
+    """Testnets a single scenario makes; torn down when it ends."""
+    with contextlib.ExitStack() as stack:
+        yield stack
+
+
+_PLACEHOLDER = re.compile(r"<(peer id|did|name) of node (\d+)>")
+
+
+def _dms_args(command: str, tn: Testnet | None = None) -> list[str]:
+    """``dms a b`` -> ``[a, b]``; ``<peer id of node 0>`` / ``<did of node 2>`` filled in."""
+    if tn is not None:
+        def fill(m: re.Match[str]) -> str:
+            nd = tn.node(int(m.group(2)))
+            return {"peer id": nd.peer_id, "did": nd.did, "name": nd.name}[m.group(1)]
+        command = _PLACEHOLDER.sub(fill, command)
     args = shlex.split(command)
     return args[1:] if args and args[0] == "dms" else args
+
+
+def _peers_of(tn: Testnet, i: int) -> set[str]:
+    r = tn.exec(i, ["peers", "--json"])
+    return {p["peer_id"] for p in json.loads(r.stdout)["peers"]} if r.returncode == 0 else set()
 
 
 # -- Given -----------------------------------------------------------------------------
@@ -73,11 +98,30 @@ def a_testnet(acceptance_testnet: Testnet, n: int) -> Testnet:
     return acceptance_testnet
 
 
+@given(parsers.parse("a shaped testnet of {n:d} nodes with {latency} latency"),
+       target_fixture="tn")
+def a_shaped_testnet(scenario_stack: contextlib.ExitStack, tmp_path: Path, n: int,
+                     latency: str) -> Testnet:
+    """Namespaces with shaped links (needs root): made for this scenario only."""
+    return scenario_stack.enter_context(
+        make_testnet(n, latency=latency, base_dir=tmp_path / "shaped-testnet"))
+
+
+@given(parsers.parse("every node is connected to node {i:d}"))
+def all_connected(tn: Testnet, i: int) -> None:
+    want = {nd.peer_id for j, nd in enumerate(tn.nodes) if j != i}
+    deadline = time.monotonic() + 20
+    while not want <= (got := _peers_of(tn, i)):
+        if time.monotonic() > deadline:
+            pytest.fail(f"node {i} is connected to {sorted(got)}, not all of {sorted(want)}")
+        time.sleep(0.3)
+
+
 # -- When ------------------------------------------------------------------------------
 
 @when(parsers.parse('I run "{command}" on node {i:d}'))
 def run_on_node(tn: Testnet, ctx: dict[str, Any], command: str, i: int) -> None:
-    ctx["result"] = tn.exec(i, _dms_args(command))
+    ctx["result"] = tn.exec(i, _dms_args(command, tn))
 
 
 @when(parsers.parse('I run "{command}" with an empty home'))
@@ -114,6 +158,26 @@ def output_contains(ctx: dict[str, Any], text: str) -> None:
 def json_key_starts_with(ctx: dict[str, Any], key: str, prefix: str) -> None:
     data = json.loads(_result(ctx).stdout)
     assert str(data.get(key, "")).startswith(prefix), data
+
+
+@then(parsers.parse("the output lists the peer ids of node {a:d} and node {b:d}"))
+def output_lists_peers(tn: Testnet, ctx: dict[str, Any], a: int, b: int) -> None:
+    data = json.loads(_result(ctx).stdout)
+    got = {p["peer_id"] for p in data["peers"]}
+    assert {tn.node(a).peer_id, tn.node(b).peer_id} <= got, got
+
+
+@then("every other node answers the hello")
+def everyone_answers(tn: Testnet, ctx: dict[str, Any]) -> None:
+    answered = {r["peer_id"] for r in json.loads(_result(ctx).stdout)}
+    others = {nd.peer_id for nd in tn.nodes[1:]}
+    assert others <= answered, f"missing: {sorted(others - answered)}"
+
+
+@then(parsers.parse("every round trip is at least {ms:d} ms"))
+def round_trips_at_least(ctx: dict[str, Any], ms: int) -> None:
+    rtts = json.loads(_result(ctx).stdout)["rtt_ms"]
+    assert rtts and min(rtts) >= ms, rtts
 
 
 @then("every node reports a different DID")

@@ -5,13 +5,15 @@ The integrator adds :data:`testnet` to the ``dms`` group (``cli.add_command(test
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+from typing import Any, NoReturn
 
 import click
 
-from dms.errors import DMSError
+from dms.errors import DMSError, ValidationError
 from dms.testnet.net import Testnet, down_all, down_by_id
 from dms.testnet.state import NodeInfo
 
@@ -20,7 +22,7 @@ _DIR = click.option("--dir", "tdir", type=click.Path(file_okay=False),
                     "testnet under /tmp/dms-testnet).")
 
 
-def _fail(err: DMSError) -> None:
+def _fail(err: DMSError) -> NoReturn:
     click.echo(f"error: {err.message}", err=True)
     if err.hint:
         click.echo(f"hint: {err.hint}", err=True)
@@ -42,6 +44,20 @@ def node_table(nodes: list[NodeInfo], extra: dict[str, list[str]] | None = None)
                      for r in [head, *rows])
 
 
+def _settings(sets: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            _fail(ValidationError(f"bad --set {item!r}", hint="write KEY=VALUE, e.g. "
+                                  "--set deployment.bid_window_s=2"))
+        try:
+            out[key.strip()] = json.loads(raw)
+        except ValueError:
+            out[key.strip()] = raw
+    return out
+
+
 @click.group("testnet")
 def testnet() -> None:
     """Local multi-node test networks (namespaces + netem, or loopback)."""
@@ -55,14 +71,23 @@ def testnet() -> None:
 @click.option("--loss", default="0%", show_default=True, help="Packet loss, e.g. 0.1%.")
 @click.option("--loopback", is_flag=True, help="No namespaces: nodes on 127.0.0.1 ports.")
 @click.option("--no-daemons", is_flag=True, help="Make the network only (no dms run).")
+@click.option("--no-trust", is_flag=True, help="Skip the shared organization root and grants.")
+@click.option("--onboard", is_flag=True, help="Run `dms onboard` (1 CPU, 1GiB, 2GiB) on every node.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Config for every node, e.g. --set 'executor.enabled=[\"docker\"]' (JSON values).")
 @_DIR
 def up(nodes: int, latency: str, jitter: str, loss: str, loopback: bool, no_daemons: bool,
-       tdir: str | None) -> None:
-    """Start NODES daemons, each in its own network namespace."""
+       no_trust: bool, onboard: bool, sets: tuple[str, ...], tdir: str | None) -> None:
+    """Start NODES daemons, each in its own network namespace.
+
+    Each node adds --latency to what it sends: the round trip between two nodes is
+    twice the latency.
+    """
     t0 = time.monotonic()
     tn = Testnet(tdir)
     try:
         started = tn.up(nodes, latency, jitter, loss, loopback, daemons=not no_daemons,
+                        trust=not no_trust, onboard=onboard, settings=_settings(sets),
                         progress=lambda m: click.echo(f"[testnet] {m}", err=True))
     except DMSError as err:
         _fail(err)

@@ -82,29 +82,43 @@ def peer_id_from_did(did: str) -> str:
     return str(base58.b58encode(b"\x00" + bytes([len(proto)]) + proto).decode())
 
 
-def node_config(listen: str, bootstrap: list[str]) -> dict[str, Any]:
-    """The node's ``config.json``: only keys the config schema knows are written.
+# Settings every testnet node gets (dotted config keys), when the schema has them.
+NODE_SETTINGS: dict[str, Any] = {
+    "network.mdns": False,  # peers come from node 0 only, never another testnet's nodes
+    "onboarding.benchmark_budget_s": 1.0,  # onboarding in seconds, not ~15 s per node
+}
 
-    The p2p section belongs to ``dms.network``; its field names are detected from the
-    schema (``listen_addrs`` / ``listen``, ``bootstrap`` / ``bootstrap_peers``) so the
-    daemon never rejects the file for an unknown key. mDNS is turned off: testnet nodes
-    find each other through node 0 only, never another testnet's nodes on loopback.
-    """
+
+def _schema_has(path: str) -> bool:
     from dms.config.schema import Config
 
-    net_field = Config.model_fields.get("network")
-    if net_field is None or net_field.annotation is None:
-        return {}
-    fields = getattr(net_field.annotation, "model_fields", {})
-    net: dict[str, Any] = {}
-    for key in ("listen_addrs", "listen", "listen_addresses"):
-        if key in fields:
-            net[key] = [listen]
-            break
-    for key in ("bootstrap", "bootstrap_peers"):
-        if key in fields and bootstrap:
-            net[key] = bootstrap
-            break
-    if "mdns" in fields:
-        net["mdns"] = False
-    return {"network": net} if net else {}
+    model: Any = Config
+    for part in path.split("."):
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return False
+        model = fields[part].annotation
+    return True
+
+
+def node_config(listen: str, bootstrap: list[str],
+                settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The node's ``config.json``: p2p listen address, bootstrap peers, testnet settings.
+
+    Only keys the config schema knows are written (detected from
+    :class:`dms.config.schema.Config`), so the daemon never rejects the file.
+    """
+    wanted: dict[str, Any] = {"network.listen_addrs": [listen], **NODE_SETTINGS,
+                              **(settings or {})}
+    if bootstrap:
+        wanted["network.bootstrap"] = bootstrap
+    tree: dict[str, Any] = {}
+    for path, value in wanted.items():
+        if not _schema_has(path):
+            continue
+        *parents, leaf = path.split(".")
+        d = tree
+        for p in parents:
+            d = d.setdefault(p, {})
+        d[leaf] = value
+    return tree

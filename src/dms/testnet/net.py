@@ -18,16 +18,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from dms.errors import DMSError, NotFound, ValidationError
-from dms.testnet import launch, netns, plan
+from dms.testnet import launch, netns, plan, trust
 from dms.testnet import state as st
 from dms.testnet._http import wait_http
 from dms.testnet.state import NodeInfo, TestnetState
 from dms.testnet.units import parse_duration_ms, parse_percent
 
 Progress = Callable[[str], None]
+ONBOARD_ARGS = ["onboard", "--cpu", "1", "--ram", "1GiB", "--disk", "2GiB"]
 
 
 class TestnetError(DMSError):
@@ -95,7 +96,8 @@ class Testnet:
            loss: str | float = "0%", loopback: bool = False,
            base_dir: str | Path | None = None, *, daemons: bool = True,
            progress: Progress | None = None, timeout_s: float = 60.0,
-           shaper: str = "auto") -> list[NodeInfo]:
+           shaper: str = "auto", trust: bool = True, onboard: bool = False,
+           settings: dict[str, Any] | None = None) -> list[NodeInfo]:
         """Make the network and start ``n`` daemons; returns them once all are healthy.
 
         ``latency`` is the one-way delay each node adds to what it sends (round trip
@@ -103,6 +105,10 @@ class Testnet:
         (namespaces and shaping), for tests that run their own processes via
         :meth:`spawn`. ``shaper``: ``auto`` (netem when the kernel has it, else the
         userspace delay switch), ``netem`` (a bridge + tc netem) or ``switch``.
+        ``trust``: an organization root every node trusts, with a grant of ``/`` for each
+        node's ``dms`` and ``user`` keys (:mod:`dms.testnet.trust`). ``onboard``: run
+        ``dms onboard`` (:data:`ONBOARD_ARGS`) on every node. ``settings``: extra
+        dotted config keys for every node (``{"executor.enabled": ["docker"]}``).
         On any failure everything made so far is removed.
         """
         say = progress or (lambda _m: None)
@@ -140,9 +146,11 @@ class Testnet:
             s.nodes = [self._plan_node(s, i) for i in range(n)]
             st.save(s)
             if daemons:
-                self._start_daemons(s, say, timeout_s)
-                self._setup_trust(s.nodes, say)
-                self._onboard(s.nodes, say)
+                self._start_daemons(s, say, timeout_s, settings or {})
+                if trust:
+                    self._setup_trust(s, say)
+                if onboard:
+                    self._onboard(s, say)
             st.save(s)
         except BaseException:
             say("failed: tearing down")
@@ -198,8 +206,8 @@ class Testnet:
     def _passphrase(self) -> str:
         return (self.dir / st.PASSPHRASE_FILE).read_text()
 
-    def _launch(self, node: NodeInfo, bootstrap: list[str]) -> None:
-        cfg = launch.node_config(node.p2p_addr, bootstrap)
+    def _launch(self, node: NodeInfo, bootstrap: list[str], settings: dict[str, Any]) -> None:
+        cfg = launch.node_config(node.p2p_addr, bootstrap, settings)
         if cfg:
             (Path(node.home) / "config.json").write_text(json.dumps(cfg, indent=2))
         with open(node.log, "ab") as out:
@@ -247,18 +255,19 @@ class Testnet:
         if node.did and not node.peer_id:  # same key: the peer id follows from the DID
             node.peer_id = launch.peer_id_from_did(node.did)
 
-    def _start_daemons(self, s: TestnetState, say: Progress, timeout_s: float) -> None:
+    def _start_daemons(self, s: TestnetState, say: Progress, timeout_s: float,
+                       settings: dict[str, Any]) -> None:
         first, rest = s.nodes[0], s.nodes[1:]
         t0 = time.monotonic()
         say(f"starting {first.name} (bootstrap node)")
-        self._launch(first, [])
+        self._launch(first, [], settings)
         self._wait_healthy(first, timeout_s)
         self._identify(first)
         st.save(s)
         say(f"{first.name} healthy after {time.monotonic() - t0:.1f}s")
         boot = [f"{first.p2p_addr}/p2p/{first.peer_id}"] if first.peer_id else []
         for nd in rest:
-            self._launch(nd, boot)
+            self._launch(nd, boot, settings)
         st.save(s)
         if rest:
             say(f"starting {', '.join(nd.name for nd in rest)}")
@@ -268,19 +277,33 @@ class Testnet:
             say(f"{nd.name} healthy after {time.monotonic() - t0:.1f}s")
         st.save(s)
 
-    def _setup_trust(self, nodes: list[NodeInfo], say: Progress) -> None:
-        """INTEGRATOR HOOK: keys, a shared organization root and grants, via the CLI.
+    def _setup_trust(self, s: TestnetState, say: Progress) -> None:
+        """An organization root every node trusts (:func:`dms.testnet.trust.setup_trust`)."""
+        s.org_did = trust.setup_trust(self.dir, s.nodes, self._passphrase())
+        st.save(s)
+        say(f"trust: every node roots the organization {s.org_did}")
 
-        To wire once ``dms cap`` exists: create an organization root key in the
-        testnet dir; on every node add it as a root anchor (``dms cap anchor --root
-        <org did>``) and grant each node's DID the abilities the acceptance suite needs
-        (``dms cap grant ...``), all through :meth:`exec`. Not faked until then.
-        """
-        say("trust setup: not wired yet (dms cap does not exist)")
-
-    def _onboard(self, nodes: list[NodeInfo], say: Progress) -> None:
-        """INTEGRATOR HOOK: ``dms onboard ...`` on every node through :meth:`exec`."""
-        say("onboarding: not wired yet (dms onboard does not exist)")
+    def _onboard(self, s: TestnetState, say: Progress) -> None:
+        """``dms onboard`` on every node, in parallel (short benchmark budget)."""
+        t0 = time.monotonic()
+        passphrase = self._passphrase()
+        procs = [(nd, subprocess.Popen(launch.cli_argv(nd, [*ONBOARD_ARGS, "--json"]),
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True, env=launch.node_env(nd, passphrase)))
+                 for nd in s.nodes]
+        failed = []
+        for nd, p in procs:
+            _out, err = p.communicate(timeout=180)
+            if p.returncode != 0:
+                failed.append(f"{nd.name}: {err.strip()}")
+        if failed:
+            raise TestnetError("onboarding failed on " + "; ".join(failed),
+                               hint="run `dms onboard` by hand with `dms testnet exec NODE -- "
+                               "onboard ...` to see why, or bring the testnet up without it")
+        s.onboarded = True
+        st.save(s)
+        say(f"onboarded {len(s.nodes)} nodes ({' '.join(ONBOARD_ARGS[1:])}) in "
+            f"{time.monotonic() - t0:.1f}s")
 
     # ------------------------------------------------------- use and status
     def exec(self, node: str | int | NodeInfo, args: Sequence[str], *,

@@ -46,6 +46,8 @@ class TestnetState:
     subnet: str = ""
     created_at: float = 0.0
     daemons: bool = True
+    org_did: str = ""  # the organization root every node trusts ("" = no trust set up)
+    onboarded: bool = False
     nodes: list[NodeInfo] = field(default_factory=list)
 
     __test__ = False  # not a pytest class, despite the name

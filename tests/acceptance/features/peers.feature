@@ -1,16 +1,15 @@
 Feature: Peers and status
-  Every node of a network knows who it is, and finds the other nodes through its
-  bootstrap peers.
-
-  Background:
-    Given a testnet of 3 nodes
+  Every node of a network knows who it is, finds the other nodes through its
+  bootstrap peer, and reaches them all with a broadcast.
 
   Scenario: A node reports its identity
+    Given a testnet of 3 nodes
     When I run "dms status --json" on node 1
     Then the exit code is 0
     And the output has a "did" starting with "did:key:z6Mk"
 
   Scenario: Every node has an identity of its own
+    Given a testnet of 3 nodes
     Then every node reports a different DID
 
   Scenario: Status without a running daemon says how to start one
@@ -18,15 +17,31 @@ Feature: Peers and status
     Then the exit code is 2
     And the output contains "dms run"
 
-  @pending
   Scenario: Nodes find each other through the bootstrap node
-    When I run "dms peers list --json" on node 2
+    Given a testnet of 3 nodes
+    And every node is connected to node 0
+    When I run "dms peers --json" on node 0
     Then the exit code is 0
-    And the output lists the peer ids of node 0 and node 1
+    And the output lists the peer ids of node 1 and node 2
+
+  Scenario: A broadcast hello reaches every node
+    Given a testnet of 3 nodes
+    And every node is connected to node 0
+    When I run "dms hello --json --window 2" on node 0
+    Then the exit code is 0
+    And every other node answers the hello
+
+  Scenario: Round trips reflect the configured latency
+    Given a shaped testnet of 2 nodes with 30ms latency
+    And every node is connected to node 0
+    When I run "dms peers ping <peer id of node 0> -c 3 --json" on node 1
+    Then the exit code is 0
+    And every round trip is at least 60 ms
 
   @pending
-  Scenario: A broadcast hello reaches every node
-    When I run "dms hello --broadcast --json" on node 0
+  Scenario: A node reaches a peer it is not connected to through the DHT
+    Given a testnet of 3 nodes
+    And every node is connected to node 0
+    When I run "dms peers connect <peer id of node 2> --via-dht" on node 1
     Then the exit code is 0
-    And every node answers the hello
-    And every reported round trip is at least twice the configured latency
+    And node 1 lists node 2 among its peers

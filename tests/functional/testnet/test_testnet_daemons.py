@@ -49,6 +49,12 @@ def test_three_daemons_in_namespaces_find_each_other_over_30ms_links(need_netns,
         answered = {r["peer_id"] for r in _json(tn, n0, ["hello", "--window", "2"])}
         assert answered >= {n1.peer_id, n2.peer_id}
 
+        # trust: node0's person may call node2 (a chain rooted at the organization)
+        assert tn.state.org_did.startswith("did:key:z6Mk")
+        r = tn.exec(n0, ["actor", "cmd", "/dms/node/status", "--dest", n2.peer_id])
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["peer_id"] == n2.peer_id
+
         # the link adds 30ms each way: a libp2p ping takes at least 60ms
         ping = _json(tn, n2, ["peers", "ping", n0.peer_id, "-c", "3"])
         assert min(ping["rtt_ms"]) >= 2 * 30 * 0.95, ping

@@ -83,13 +83,18 @@ def test_node_env_carries_home_port_and_passphrase(tmp_path):
 def test_node_config_only_writes_keys_the_schema_knows():
     from dms.config.schema import Config
 
-    cfg = launch.node_config("/ip4/10.1.2.2/tcp/4001", ["/ip4/10.1.2.2/tcp/4001/p2p/Qm"])
-    if "network" not in Config.model_fields:
-        assert cfg == {}
-    else:
-        Config.model_validate(cfg)  # the daemon accepts what we write
-        net = cfg["network"]
-        assert ["/ip4/10.1.2.2/tcp/4001"] in net.values()
+    cfg = launch.node_config("/ip4/10.1.2.2/tcp/4001", ["/ip4/10.1.2.2/tcp/4001/p2p/Qm"],
+                             {"deployment.bid_window_s": 2.0, "no.such.key": 1})
+    parsed = Config.model_validate(cfg)  # the daemon accepts what we write
+    assert parsed.network.listen_addrs == ["/ip4/10.1.2.2/tcp/4001"]
+    assert parsed.network.bootstrap == ["/ip4/10.1.2.2/tcp/4001/p2p/Qm"]
+    assert parsed.network.mdns is False  # testnets never mix through mDNS
+    assert parsed.deployment.bid_window_s == 2.0
+    assert "no" not in cfg
+
+
+def test_node_zero_has_no_bootstrap():
+    assert "bootstrap" not in launch.node_config("/ip4/10.1.2.2/tcp/4001", [])["network"]
 
 
 def test_peer_id_from_did_matches_libp2p():
