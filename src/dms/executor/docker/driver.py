@@ -244,8 +244,7 @@ class DockerExecutor:
                     await self._long(api.wait, handle.ref)
                 if scope.cancelled_caught:
                     timed_out = await self._call(self._kill, handle.ref)
-            await self._long(api.wait, handle.ref)
-            attrs = await self._call(api.inspect_container, handle.ref)
+            attrs = await self._long(self._wait_inspect, handle.ref)
         except docker.errors.NotFound:
             return ExitStatus(exit_code=None, lost=True,
                               error=f"container {handle.meta.get('container', handle.ref)} "
@@ -254,6 +253,13 @@ class DockerExecutor:
         return classify_exit(state, cancelled=handle.ref in self._cancelled,
                              timed_out=timed_out, deadline_at=deadline_at,
                              finished_at=_unix_time(state.get("FinishedAt")))
+
+    def _wait_inspect(self, ref: str) -> dict[str, Any]:
+        """Block until it stops, then read its state (one thread hop for both)."""
+        api = self._api()
+        api.wait(ref)
+        attrs: dict[str, Any] = api.inspect_container(ref)
+        return attrs
 
     def _kill(self, ref: str) -> bool:
         """SIGKILL it; False when it had already stopped."""
@@ -280,7 +286,11 @@ class DockerExecutor:
 
     async def logs(self, handle: Handle, *, follow: bool = False) -> AsyncIterator[LogLine]:
         try:
-            resp = await self._call(self._open_logs, handle.ref, follow)
+            if not follow:      # what is there now: read it all in one thread hop
+                for line in await self._call(self._read_all, handle.ref):
+                    yield line
+                return
+            resp = await self._call(self._open_logs, handle.ref, True)
         except docker.errors.NotFound:
             return
         splitter = LineSplitter()
@@ -295,6 +305,16 @@ class DockerExecutor:
                 yield line
         finally:
             _hang_up(resp)
+
+    def _read_all(self, ref: str) -> list[LogLine]:
+        resp = self._open_logs(ref, False)
+        try:
+            splitter, lines = LineSplitter(), []
+            while (frame := read_frame(resp.raw.read)) is not None:
+                lines += splitter.feed(*frame)
+            return lines + splitter.flush()
+        finally:
+            resp.close()
 
     def _open_logs(self, ref: str, follow: bool) -> Any:
         api = self._api()
