@@ -130,3 +130,42 @@ def test_settings_default_from_docker_host(monkeypatch: pytest.MonkeyPatch) -> N
     assert DockerSettings().base_url == "unix:///var/run/docker.sock"
     with pytest.raises(ValueError):
         DockerSettings(bogus=1)  # type: ignore[call-arg]
+
+
+def test_public_surfaces_are_pinned() -> None:
+    import dms.executor.docker
+    import dms.executor.noop
+
+    assert sorted(dms.executor.docker.__all__) == ["DockerExecutor", "DockerSettings", "build",
+                                                    "create_args"]
+    assert sorted(dms.executor.noop.__all__) == ["Emit", "NoopBackend", "NoopBehavior",
+                                                  "NoopExecutor", "build"]
+
+
+def test_testing_helpers_build_the_dockerd_command_line() -> None:
+    from dms.testing.dockerd import BRIDGE, DockerdPaths, dockerd_argv
+
+    paths = DockerdPaths(Path("/d"), Path("/r"))
+    argv = dockerd_argv(paths, "/usr/sbin/dockerd")
+    assert argv[0] == "/usr/sbin/dockerd" and paths.url == "unix:///r/docker.sock"
+    flags = dict(zip(argv[1::2], argv[2::2], strict=True))
+    assert flags == {"--data-root": "/d", "--exec-root": "/r/exec", "--pidfile": "/r/dockerd.pid",
+                     "-H": "unix:///r/docker.sock", "--bridge": BRIDGE,
+                     "--default-address-pool": "base=172.31.240.0/20,size=24"}
+
+
+def test_busybox_rootfs_has_applets_as_symlinks() -> None:
+    import io
+    import shutil
+    import tarfile
+
+    from dms.testing.images import busybox_rootfs_tar
+
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox is not installed: run scripts/setup (Debian busybox-static)")
+    with tarfile.open(fileobj=io.BytesIO(busybox_rootfs_tar(busybox))) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+    assert members["bin/busybox"].isfile() and members["bin/busybox"].mode == 0o755
+    assert members["bin/sh"].issym() and members["bin/sh"].linkname == "busybox"
+    assert members["tmp"].isdir() and members["results"].isdir()
