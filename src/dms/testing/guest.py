@@ -7,7 +7,8 @@ The kernel is the host's Debian cloud kernel (``/boot/vmlinuz-*-cloud-amd64``, p
       /init                     the dms guest init (guest_protocol.INIT_SCRIPT)
       /bin/busybox + symlinks   busybox-static and all its applets
       /bin/dms-exit             static helper writing to the isa-debug-exit port
-      /lib/modules/dms/*.ko     virtio, virtio_ring, virtio_mmio, virtio_blk, virtio-rng
+      /lib/modules/dms/*.ko     virtio, virtio_ring, virtio_mmio, virtio_blk, virtio-rng,
+                                virtio_net and their dependencies; ``order`` = load order
       /dev/console              so /init has a console before devtmpfs is mounted
 
 Used by tests, benchmarks and ``dms testnet``: ``guest = build_guest()`` then
@@ -143,9 +144,12 @@ def initramfs_entries(busybox: Path, helper: Path, modules: list[Path]) -> list[
     entries.append(cpio.file("bin/busybox", busybox.read_bytes(), 0o755))
     entries += [cpio.symlink(a, "/bin/busybox") for a in _busybox_applets(busybox)]
     entries.append(cpio.file("bin/dms-exit", helper.read_bytes(), 0o755))
+    order = []
     for m in modules:
-        name = re.sub(r"\.ko(\.xz|\.zst|\.gz)?$", ".ko", m.name)
-        entries.append(cpio.file(f"lib/modules/dms/{name}", _read_module(m)))
+        name = re.sub(r"\.ko(\.xz|\.zst|\.gz)?$", "", m.name)
+        order.append(name)
+        entries.append(cpio.file(f"lib/modules/dms/{name}.ko", _read_module(m)))
+    entries.append(cpio.file("lib/modules/dms/order", ("\n".join(order) + "\n").encode()))
     entries.append(cpio.file("init", INIT_SCRIPT.encode(), 0o755))
     return entries
 

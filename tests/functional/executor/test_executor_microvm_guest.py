@@ -101,3 +101,34 @@ async def test_rootfs_disk_is_the_workload_root(tmp_path: Path,
     assert "NAME=dms-test-rootfs" in console and "root=ro" in console, console
     assert (tmp_path / "results" / "r.txt").read_text() == "from-rootfs\n"
     await executor.remove(handle)
+
+
+async def test_network_only_when_asked_and_ports_are_published(
+        executor: MicroVMExecutor) -> None:
+    serve = "ls -1 /sys/class/net; echo served-by-guest | nc -l -p 8080"
+    handle = await executor.start(WorkloadSpec(id="net", executor="microvm", network=True,
+                                               ports=((0, 8080),), cmd=("sh", "-c", serve)))
+    host_port = handle.meta["ports"][8080]
+    got = b""
+    with trio.fail_after(60):
+        while b"served" not in got:   # slirp accepts before the guest listens: retry
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", host_port)
+                async with stream:
+                    with trio.move_on_after(2):
+                        got = await stream.receive_some(100)
+            except OSError:
+                pass
+            if b"served" not in got:
+                await trio.sleep(0.2)
+        status = await executor.wait(handle)
+    assert got == b"served-by-guest\n" and status.ok, (got, status)
+    assert b"eth0" in [ln.data async for ln in executor.logs(handle)]
+    await executor.remove(handle)
+    quiet = await executor.start(WorkloadSpec(id="nonet", executor="microvm",
+                                              cmd=("ls", "-1", "/sys/class/net")))
+    with trio.fail_after(60):
+        assert (await executor.wait(quiet)).ok
+    names = [ln.data for ln in [x async for x in executor.logs(quiet)]]
+    assert b"lo" in names and b"eth0" not in names, names
+    await executor.remove(quiet)

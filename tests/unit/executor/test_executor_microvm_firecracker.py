@@ -205,3 +205,13 @@ async def test_firecracker_that_dies_before_its_api_is_reported(
     assert "cannot open /dev/kvm" in (tmp_path / "state" / "dead" / "vmm.log").read_text()
     [h] = await ex.recover()
     assert "failed to start" in ((await ex.wait(h)).error or "")
+
+
+async def test_network_is_refused_for_firecracker(tmp_path: Path, fake_fc: tuple[Path, Path],
+                                                  guest_files: tuple[Path, Path]) -> None:
+    ex = _executor(tmp_path, fake_fc[0], *guest_files)
+    assert ex.capabilities()["network"] is False
+    with pytest.raises(ExecutorError, match="tap device") as err:
+        await ex.start(WorkloadSpec(id="net", executor="microvm", network=True))
+    assert "qemu" in err.value.hint
+    assert not fake_fc[1].exists()   # nothing was sent to Firecracker

@@ -149,8 +149,10 @@ async def test_launch_failure_leaves_a_record_with_the_error(settings: MicroVMSe
 
 async def test_specs_it_cannot_run_are_refused(settings: MicroVMSettings) -> None:
     ex = MicroVMExecutor(settings, backend=FakeVMM())
-    with pytest.raises(ExecutorError, match="networking"):
+    with pytest.raises(ExecutorError, match="get no network"):
         await ex.start(_spec("n", network=True))
+    with pytest.raises(ExecutorError, match="networking off"):
+        await ex.start(_spec("p", ports=((8080, 80),)))
     with pytest.raises(ExecutorError, match="GPUs"):
         await ex.start(_spec("g", limits=Limits(gpus=(GPURequest("nvidia"),))))
     with pytest.raises(ExecutorError, match="below"):

@@ -80,8 +80,8 @@ def test_marker_last_one_with_our_nonce_wins() -> None:
 def test_kernel_args_compose_in_order() -> None:
     args = kernel_args(base="console=ttyS0", tsc_khz=2600000, nonce="abc",
                        disks=["results", "root"], workdir="/work", read_only_root=True,
-                       extra="foo=bar", disk_names={"results": "vda"})
-    assert args == ("console=ttyS0 tsc_early_khz=2600000 dms_nonce=abc "
+                       extra="foo=bar", disk_names={"results": "vda"}, network=True)
+    assert args == ("console=ttyS0 tsc_early_khz=2600000 dms_nonce=abc dms_net=1 "
                     "dms_disks=results,root dms_results=vda dms_workdir=/work "
                     "dms_rootmode=ro foo=bar")
     with pytest.raises(ValueError, match="spaces or quotes"):
@@ -110,6 +110,16 @@ def test_qemu_argv_is_the_measured_recipe(tmp_path: Path) -> None:
     assert f"file={tmp_path}/in.img,format=raw,readonly=on" in joined
     assert "virtio-blk-device,drive=d0,serial=dmsresults" in joined
     assert "-cpu host" in " ".join(qemu_argv("q", _plan(tmp_path), "kvm"))
+    assert "-netdev" not in argv   # no NIC unless asked
+
+
+def test_qemu_argv_network_and_ports(tmp_path: Path) -> None:
+    from dataclasses import replace
+    plan = replace(_plan(tmp_path), network=True, ports=((18080, 80), (2222, 22)))
+    argv = qemu_argv("q", plan, "tcg")
+    assert argv[argv.index("-netdev") + 1] == (
+        "user,id=n0,hostfwd=tcp::18080-:80,hostfwd=tcp::2222-:22")
+    assert "virtio-net-device,netdev=n0" in argv
 
 
 def test_qemu_argv_refuses_commas_in_paths(tmp_path: Path) -> None:

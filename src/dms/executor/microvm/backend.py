@@ -29,6 +29,8 @@ class LaunchPlan:
     vcpus: int
     console: Path                 # where the serial console goes
     vmm_log: Path                 # where the VMM's own output goes
+    network: bool = False         # give the guest a NIC (QEMU: user-mode networking)
+    ports: tuple[tuple[int, int], ...] = ()   # (host port, guest port), TCP
 
 
 class VMMBackend(Protocol):

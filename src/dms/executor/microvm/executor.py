@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
@@ -92,7 +93,7 @@ class MicroVMExecutor:
         b = self.backend()
         return {"backend": b.name, "accel": b.accel(), "kvm": b.accel() == "kvm",
                 "max_vcpus": os.cpu_count() or 1, "results": True, "inputs": True,
-                "network": False, "exit_status": "debug-exit+marker" if b.name == "qemu"
+                "network": b.name == "qemu", "exit_status": "debug-exit+marker" if b.name == "qemu"
                 else "marker"}
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -113,9 +114,9 @@ class MicroVMExecutor:
         return mem, min(cpus, os.cpu_count() or 1)
 
     async def start(self, spec: WorkloadSpec) -> Handle:
-        if spec.network or spec.ports:
-            raise ExecutorError("the microvm executor has no guest networking yet",
-                                hint="run without network/ports, or use the docker executor")
+        if spec.ports and not spec.network:
+            raise ExecutorError(f"workload {spec.id} publishes ports with networking off",
+                                hint="set network: true to publish ports")
         if spec.limits.gpus:
             raise ExecutorError("the microvm executor cannot pass GPUs through",
                                 hint="request GPUs from the docker executor")
@@ -128,16 +129,22 @@ class MicroVMExecutor:
         # the first call may build the guest and probe KVM (seconds): keep it off the loop
         backend = await trio.to_thread.run_sync(self.backend)
         accel = await trio.to_thread.run_sync(backend.accel)
+        if spec.network and backend.name != "qemu":
+            raise ExecutorError(f"{backend.name} microVMs get no network from dms yet (it "
+                                "needs a tap device per VM)",
+                                hint="run without network, or set backend: qemu")
+        ports = tuple((h or _free_port(), g) for h, g in spec.ports)
         wd.mkdir(parents=True)
         rec = Record(id=spec.id, backend=backend.name, accel=accel, workdir=str(wd),
                      nonce=secrets.token_hex(8), started_at=time.time(),
                      deadline_at=time.time() + spec.deadline_s if spec.deadline_s else None,
                      results_dir=str(spec.results_dir) if spec.results_dir else None,
-                     meta={"deadline_s": spec.deadline_s, "memory_mib": mem, "vcpus": vcpus})
+                     meta={"deadline_s": spec.deadline_s, "memory_mib": mem, "vcpus": vcpus,
+                           "ports": {str(g): h for h, g in ports}})
         rec.save()
         (wd / "spec.json").write_text(json.dumps(asdict(spec), default=str, indent=1))
         try:
-            plan = await self._plan(spec, rec, backend, mem, vcpus)
+            plan = await self._plan(spec, rec, backend, mem, vcpus, ports)
             proc = await backend.launch(plan)
         except (ExecutorError, OSError, ValueError) as exc:
             rec.status = outcome.to_dict(ExitStatus(None, error=f"failed to start: {exc}"))
@@ -152,7 +159,7 @@ class MicroVMExecutor:
         return self._handle(rec)
 
     async def _plan(self, spec: WorkloadSpec, rec: Record, backend: VMMBackend,
-                    mem: int, vcpus: int) -> LaunchPlan:
+                    mem: int, vcpus: int, ports: tuple[tuple[int, int], ...]) -> LaunchPlan:
         wd = Path(rec.workdir)
         await trio.to_thread.run_sync(_check_paths, spec)
         use_guest = not (backend.name == "firecracker" and spec.rootfs and not spec.initrd)
@@ -182,17 +189,21 @@ class MicroVMExecutor:
         cmdline = kernel_args(base=backend.base_cmdline(), tsc_khz=None, nonce=rec.nonce,
                               disks=[d.role for d in disk_tuple], workdir=spec.working_dir,
                               read_only_root=spec.read_only_root, extra=spec.kernel_args,
-                              disk_names=backend.disk_names(disk_tuple, initrd is not None))
+                              disk_names=backend.disk_names(disk_tuple, initrd is not None),
+                              network=spec.network)
         return LaunchPlan(workdir=wd, kernel=Path(kernel), initrd=initrd, cmdline=cmdline,
                           disks=disk_tuple, memory_mib=mem, vcpus=vcpus,
-                          console=wd / "console.log", vmm_log=wd / "vmm.log")
+                          console=wd / "console.log", vmm_log=wd / "vmm.log",
+                          network=spec.network, ports=ports)
 
     def _handle(self, rec: Record) -> Handle:
         state = ("finished" if rec.status else
                  "running" if self._alive(rec) else "exited")
-        return Handle(id=rec.id, executor=self.name, ref=str(rec.pid),
-                      meta={"backend": rec.backend, "accel": rec.accel,
-                            "workdir": rec.workdir, "state": state})
+        meta: dict[str, Any] = {"backend": rec.backend, "accel": rec.accel,
+                                "workdir": rec.workdir, "state": state}
+        if rec.meta.get("ports"):
+            meta["ports"] = {int(g): h for g, h in rec.meta["ports"].items()}
+        return Handle(id=rec.id, executor=self.name, ref=str(rec.pid), meta=meta)
 
     def _load(self, wid: str) -> Record:
         wd = self._workdir(wid)
@@ -327,6 +338,13 @@ async def _wait_foreign(rec: Record) -> None:
             await trio.lowlevel.wait_readable(fd)
     finally:
         os.close(fd)
+
+
+def _free_port() -> int:
+    """A TCP port free right now, for a ``(0, guest port)`` request (as docker's -p 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("", 0))
+        return int(s.getsockname()[1])
 
 
 def _check_paths(spec: WorkloadSpec) -> None:

@@ -20,8 +20,12 @@ from dataclasses import dataclass
 
 from dms.executor.microvm import cpio
 
-MODULES = ("virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio-rng")
-"""Kernel modules the init loads, in dependency order (built-ins simply fail to load)."""
+MODULES = ("virtio_ring", "virtio", "virtio_mmio", "virtio_blk", "virtio-rng", "virtio_net")
+"""Kernel modules the guest needs; the guest build adds their dependencies and writes the
+load order to /lib/modules/dms/order (built-ins simply fail to load)."""
+
+GUEST_NET = {"ip": "10.0.2.15/24", "gw": "10.0.2.2", "dns": "10.0.2.3"}
+"""The guest's address under QEMU user-mode networking (slirp defaults)."""
 
 EXIT_PORT = 0xF4
 
@@ -32,9 +36,17 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /tmp /results /inputs /rootfs
-for m in virtio_ring virtio virtio_mmio virtio_blk virtio-rng; do
-  [ -f /lib/modules/dms/$m.ko ] && insmod /lib/modules/dms/$m.ko 2>/dev/null
+for m in $(cat /lib/modules/dms/order 2>/dev/null); do
+  insmod "/lib/modules/dms/$m.ko" 2>/dev/null
 done
+ip link set lo up 2>/dev/null
+if [ "${dms_net:-0}" = 1 ]; then
+  i=0
+  while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  ip link set eth0 up && ip addr add "${dms_ip:-10.0.2.15/24}" dev eth0 &&
+    ip route add default via "${dms_gw:-10.0.2.2}" || echo "dms-init: network setup failed"
+  mkdir -p /etc && echo "nameserver ${dms_dns:-10.0.2.3}" > /etc/resolv.conf
+fi
 disk_for() {
   for s in /sys/block/vd*/serial; do
     [ -e "$s" ] || continue
@@ -142,12 +154,14 @@ def validate_env(env: Mapping[str, str]) -> None:
 
 def kernel_args(*, base: str, tsc_khz: int | None, nonce: str, disks: Sequence[str],
                 workdir: str | None, read_only_root: bool, extra: str,
-                disk_names: Mapping[str, str] | None = None) -> str:
+                disk_names: Mapping[str, str] | None = None, network: bool = False) -> str:
     """The kernel command line: the VMM's base, the dms keys, then the user's args."""
     parts = [base]
     if tsc_khz:
         parts.append(f"tsc_early_khz={tsc_khz}")
     parts.append(f"dms_nonce={nonce}")
+    if network:
+        parts.append("dms_net=1")
     if disks:
         parts.append("dms_disks=" + ",".join(disks))
     for role, dev in (disk_names or {}).items():

@@ -58,6 +58,9 @@ def qemu_argv(binary: str, plan: LaunchPlan, accel: str) -> list[str]:
     if plan.initrd:
         argv += ["-initrd", str(plan.initrd)]
     argv += ["-append", plan.cmdline]
+    if plan.network:
+        netdev = "user,id=n0" + "".join(f",hostfwd=tcp::{h}-:{g}" for h, g in plan.ports)
+        argv += ["-netdev", netdev, "-device", "virtio-net-device,netdev=n0"]
     for i, d in enumerate(plan.disks):
         drive = f"if=none,id=d{i},file={d.path},format=raw"
         if d.read_only:
