@@ -270,3 +270,33 @@ async def test_a_blocked_follow_and_wait_can_be_cancelled(ex: DockerExecutor, ma
             assert (await ex.wait(handle)).cancelled
     finally:
         await ex.remove(handle)
+
+
+async def test_a_command_missing_from_the_image_fails_start_cleanly(
+        docker_settings: DockerSettings, busybox_image: str,
+        workload_id: Callable[[str], str], docker_api: docker.APIClient) -> None:
+    ex = DockerExecutor(docker_settings.model_copy(update={"init": False}))
+    spec = WorkloadSpec(id=workload_id("cmd"), executor="docker", image=busybox_image,
+                        cmd=("/no/such/binary",))
+    try:
+        with pytest.raises(ExecutorError, match="could not start") as info:
+            await ex.start(spec)
+    finally:
+        ex.close()
+    assert "image" in info.value.hint and "/no/such/binary" in info.value.message
+    assert docker_api.containers(all=True, filters={"label": [f"dms.workload={spec.id}"]}) == []
+
+
+async def test_with_init_a_missing_command_exits_127_and_says_why(
+        ex: DockerExecutor, busybox_image: str, workload_id: Callable[[str], str]) -> None:
+    spec = WorkloadSpec(id=workload_id("cmd"), executor="docker", image=busybox_image,
+                        cmd=("/no/such/binary",))
+    _, status, lines = await run(ex, spec)
+    assert status.exit_code == 127 and not status.ok, status
+    assert any("/no/such/binary" in line for line in out(lines, "stderr")), lines
+
+
+async def test_missing_inputs_dir_is_refused(ex: DockerExecutor, make: Make,
+                                             tmp_path: Path) -> None:
+    with pytest.raises(ExecutorError, match="does not exist"):
+        await ex.start(make("true", inputs_dir=tmp_path / "absent"))
