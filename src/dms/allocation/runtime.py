@@ -174,6 +174,7 @@ class AllocationRuntime:
                     await self._logs_done.wait()
                 nursery.cancel_scope.cancel()
             await self._finish(status)
+            await self.remove()  # output and results are kept: the workload itself goes
         except Exception as exc:
             log.exception("allocation %s crashed", self.record.id)
             await self._set(FAILED, reason=f"internal error: {exc}")

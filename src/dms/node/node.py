@@ -106,6 +106,9 @@ class Node:
                 section.setdefault("state_dir", str(self.work_dir / "microvm"))
             if name == "wasm":
                 section.setdefault("state_dir", str(self.work_dir / "wasm"))
+            if name == "docker":
+                # scope recover() to this node when several share one Docker Engine
+                section.setdefault("owner", self.did.rsplit(":", 1)[-1][-16:])
             try:
                 for ex in default_executors({"enabled": [name], name: section}):
                     reg.register(ex)
