@@ -128,7 +128,8 @@ class AllocationRuntime:
         results = self.dir / "results"
         results.mkdir(exist_ok=True)
         if module_bytes is not None:
-            mod = self.dir / "module.wasm"
+            suffix = spec.module.suffix if spec.module and spec.module.suffix in (".wat", ".wasm") else ".wasm"
+            mod = self.dir / f"module{suffix}"
             mod.write_bytes(module_bytes)
             spec = replace(spec, module=mod)
         self.spec = replace(spec, id=record.id.replace("/", "_"), results_dir=results,
@@ -221,8 +222,10 @@ class AllocationRuntime:
     # -- views -------------------------------------------------------------------------
     def output_text(self, limit: int = OUTPUT_TAIL) -> dict[str, str]:
         out: dict[str, bytearray] = {}
-        for line in self.output:
-            out.setdefault(line.stream, bytearray()).extend(line.data)
+        for line in self.output:  # executors yield lines without their newline
+            buf = out.setdefault(line.stream, bytearray())
+            buf.extend(line.data)
+            buf.extend(b"\n")
         return {k: bytes(v[-limit:]).decode(errors="replace") for k, v in out.items()}
 
     def results(self, limit: int = 1024 * 1024) -> dict[str, str]:

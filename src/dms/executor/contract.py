@@ -96,6 +96,8 @@ class ExitStatus:
 
 @dataclass(frozen=True)
 class LogLine:
+    """One line of output, without its newline."""
+
     stream: Literal["stdout", "stderr", "console"]
     data: bytes
 

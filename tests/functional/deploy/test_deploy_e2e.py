@@ -129,3 +129,37 @@ def test_service_shut_down_on_request(net: Cluster, tmp_path: Path) -> None:
     st = json.loads(alice.cli("deployment", "status", out["id"], "--json").stdout)
     assert st["status"] == "Stopped"
     assert st["allocations"]["web"]["status"] == "stopped"
+
+
+def test_wasm_hello_output_and_results_come_back(net: Cluster, tmp_path: Path) -> None:
+    from dms.executor.wasm.examples import hello_wat, write_file_wat
+
+    # the module lives on Alice's machine only: it travels with the deployment
+    mod = tmp_path / "hello.wat"
+    mod.write_text(hello_wat(stdout="hello from wasm\n"))
+    out_mod = tmp_path / "writer.wat"
+    out_mod.write_text(write_file_wat(3, "answer.txt", "42"))
+    ens = f"""version: V1
+allocations:
+  greet:
+    type: task
+    executor: wasm
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 64MiB}}, disk: {{size: 16MiB}}}}
+    execution: {{type: wasm, module: "{mod}"}}
+  writer:
+    type: task
+    executor: wasm
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 64MiB}}, disk: {{size: 16MiB}}}}
+    execution: {{type: wasm, module: "{out_mod}"}}
+nodes:
+  n1:
+    allocations: [greet, writer]
+"""
+    r = deploy(net[0], write(tmp_path, "w.yaml", ens))
+    assert r.returncode == 0, r.stderr + r.stdout
+    out = json.loads(r.stdout)
+    assert out["status"] == "Completed"
+    assert out["logs"]["greet"]["stdout"] == "hello from wasm\n"
+    dl = net[0].cli("deployment", "results", out["id"], "-o", str(tmp_path / "res"))
+    assert dl.returncode == 0, dl.stderr
+    assert (tmp_path / "res" / "writer" / "answer.txt").read_text() == "42"
