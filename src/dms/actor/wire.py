@@ -33,9 +33,14 @@ REPLY_PREFIX = "/dms/actor/reply/"
 ROOT_INBOX = "root"
 
 
+# One encoder/decoder for the process: json.dumps(**options) builds a new encoder per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
+_DECODER = json.JSONDecoder()
+
+
 def canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +117,7 @@ class Envelope:
             raise ValidationError("message too short to be an envelope")
         sig, raw = data[1:1 + SIG_LEN], data[1 + SIG_LEN:]
         try:
-            d = json.loads(raw)
+            d = _DECODER.decode(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValidationError(f"message is not JSON: {exc}") from exc
         if not isinstance(d, dict):
