@@ -276,9 +276,11 @@ class Orchestrator:
         items = self._items(plan)  # read modules once, before any reservation
         excluded: set[str] = set()
         attempt = 0
+        waiting = ""
         while True:
             attempt += 1
-            self._event_and_touch(eid, f"requesting bids (attempt {attempt})", dep.GENERATING)
+            if not waiting:
+                self._event_and_touch(eid, f"requesting bids (attempt {attempt})", dep.GENERATING)
             request["request_id"] = secrets.token_hex(8)
             bids, declines = await self._collect(request, plan)
             rtts = await self._measure_rtts(bids, edges) if edges else {}
@@ -286,7 +288,10 @@ class Orchestrator:
                                pins=pins, edges=edges, declines=declines, rtt=_oracle(rtts))
             if isinstance(placement, NoPlacement):
                 if self.records.get(eid).get("queue") and time.time() + self.settings.retry_pause_s < deadline:
-                    self._event_and_touch(eid, "waiting for capacity: " + placement.message())
+                    why = "waiting for capacity: " + placement.message()
+                    if why != waiting:  # say it once, and again only when the reason changes
+                        self._event_and_touch(eid, why)
+                        waiting = why
                     await trio.sleep(self.settings.retry_pause_s)
                     continue
                 raise DMSError(placement.message(), code="no_eligible_node",

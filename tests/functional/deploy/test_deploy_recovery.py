@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -85,5 +86,40 @@ def test_history_and_logs_survive_an_orchestrator_restart(tmp_path: Path,
         assert logs["first"]["stdout"].strip() == "one" and logs["second"]["stdout"].strip() == "two"
         man = json.loads(alice.cli("deployment", "manifest", eid).stdout)
         assert man["nodes"]["box"]["peer_id"] == c.info[1]["peer_id"]
+    finally:
+        c.stop()
+
+
+def test_queue_waits_for_capacity(tmp_path: Path, docker_env: dict[str, str]) -> None:
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    try:
+        alice = c[0]
+        busy = TWO_ON_ONE.replace("type: task", "type: service").replace(
+            '"echo one"', '"echo one; sleep 300"').replace('"echo two"', '"echo two; sleep 300"')
+        busy = busy.replace("cores: 0.25", "cores: 0.5")  # takes Bob's whole core
+        (tmp_path / "busy.yaml").write_text(busy)
+        r = alice.cli("deploy", "-f", str(tmp_path / "busy.yaml"), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr
+        svc = json.loads(r.stdout)["id"]
+        (tmp_path / "two.yaml").write_text(TWO_ON_ONE)
+        # without --queue: refused at once, and the reason says why
+        r = alice.cli("deploy", "-f", str(tmp_path / "two.yaml"), "--json", timeout=120)
+        assert r.returncode == 1 and "available" in json.loads(r.stdout)["error"]["message"]
+        # with --queue: it waits, and runs once the service is shut down
+        r = alice.cli("deploy", "-f", str(tmp_path / "two.yaml"), "--queue", "--timeout", "90s",
+                      "--no-wait", "--json", timeout=60)
+        assert r.returncode == 0, r.stderr
+        queued = json.loads(r.stdout)["id"]
+        st = json.loads(alice.cli("deployment", "status", queued, "--json").stdout)
+        assert st["status"] in ("Generating", "Preparing")
+        assert alice.cli("deployment", "shutdown", svc, timeout=90).returncode == 0
+        for _ in range(60):
+            st = json.loads(alice.cli("deployment", "status", queued, "--json").stdout)
+            if st["status"] in ("Completed", "Failed"):
+                break
+            time.sleep(0.5)
+        assert st["status"] == "Completed", st
+        waits = [e for e in st["events"] if e["msg"].startswith("waiting for capacity")]
+        assert len(waits) == 1  # said once, not once per retry
     finally:
         c.stop()
