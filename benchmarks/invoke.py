@@ -7,6 +7,9 @@ Measures, in the same run:
   throughput    invokes/s with 32 concurrent callers
   first contact dial + first invoke to a node never contacted before
 
+raw_echo and invoke run in interleaved blocks of 100, so both see the same machine load
+(the CI machine is shared; compare the ratio, not absolute numbers, across runs).
+
 UCAN verification (dms.ucan) would add ~0.1 ms per request (cached chains); the
 allow-list authorizer used here does not.
 
