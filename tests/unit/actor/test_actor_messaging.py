@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trio
 
 from dms.actor import Actor, AllowList, Message
 from dms.actor.behaviors import BROADCAST_HELLO, HELLO_TOPIC, hello_all, register_public
@@ -116,7 +117,7 @@ async def test_reply_from_another_did_is_ignored(nodes) -> None:
     nonce = "abcdefabcdef0123"
     env = a.envelope(b.handle, "/test/echo", {}, ttl=30, reply_to=REPLY_PREFIX + nonce)
     nodes.hub.nets["peerB"].handler = lambda peer, data: None  # b never answers
-    async with __import__("trio").open_nursery() as n:
+    async with trio.open_nursery() as n:
         async def fake_reply() -> None:
             reply = mallory.envelope(a.handle, REPLY_PREFIX + nonce, {"result": "forged"}, ttl=10)
             await mallory.router.deliver(a.handle, reply)
@@ -159,3 +160,27 @@ async def test_broadcast_refusals_come_back_as_errors(nodes) -> None:
     replies = await me.broadcast_collect(HELLO_TOPIC, "/broadcast/private", {}, window=0.3)
     assert len(replies) == 1 and isinstance(replies[0].error, AuthError)
     assert BROADCAST_HELLO.startswith("/broadcast")
+
+
+async def test_send_and_broadcast_deliver_without_replies(nodes) -> None:
+    a = await nodes.actor("peerA")
+    b = await nodes.actor("peerB")
+    got = []
+    done = trio.Event()
+
+    async def record(msg: Message) -> object:
+        got.append((msg.behavior, msg.payload, msg.topic))
+        if len(got) == 2:
+            done.set()
+        return None
+
+    b.register("/test/record", record)
+    await b.subscribe("/test/topic")
+    await a.send(b.handle, "/test/record", {"p": 1})
+    await a.broadcast("/test/topic", "/test/record", {"p": 2})
+    with trio.fail_after(5):
+        await done.wait()
+    assert sorted(got, key=str) == sorted([("/test/record", {"p": 1}, None),
+                                           ("/test/record", {"p": 2}, "/test/topic")], key=str)
+    frames = [Envelope.from_wire(f) for _, _, f in nodes.hub.sent]
+    assert all(env.reply_to is None for env in frames)  # nothing asked for an answer
