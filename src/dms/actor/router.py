@@ -146,11 +146,17 @@ class Router:
         self._spawn(root.reply_error, env, err)
 
     async def _topic_loop(self, topic: str, messages: AsyncIterator[tuple[str, bytes]]) -> None:
-        async for peer, data in messages:
-            env = self._decode(peer, data)
-            if env is None or env.topic != topic or self.is_local(env.sender.did):
-                continue
-            for inbox in list(self._topics.get(topic, ())):
-                actor = self._actors.get(inbox)
-                if actor is not None:
-                    self._spawn(actor.on_request, env)
+        try:
+            async for peer, data in messages:
+                env = self._decode(peer, data)
+                if env is None or env.topic != topic or self.is_local(env.sender.did):
+                    continue
+                for inbox in list(self._topics.get(topic, ())):
+                    actor = self._actors.get(inbox)
+                    if actor is not None:
+                        self._spawn(actor.on_request, env)
+        except (DMSError, trio.BrokenResourceError, trio.ClosedResourceError,
+                trio.EndOfChannel) as exc:
+            log.error("subscription to %s ended: %s", topic, exc)
+        finally:
+            self._topics.pop(topic, None)  # a later join subscribes again
