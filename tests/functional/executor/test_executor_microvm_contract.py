@@ -6,9 +6,11 @@ Each case boots the Debian cloud kernel with the dms busybox guest (~2-4 s under
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -17,6 +19,7 @@ import pytest
 
 from dms.executor.contract import Handle, Limits, WorkloadSpec
 from dms.executor.microvm import MicroVMExecutor, MicroVMSettings
+from dms.executor.microvm.state import load_all, process_alive
 from dms.testing.guest import Guest, build_guest
 
 pytestmark = [pytest.mark.functional, pytest.mark.qemu, pytest.mark.slow]
@@ -58,9 +61,17 @@ def microvm_settings(tmp_path: Path, guest: Guest) -> MicroVMSettings:
                            kernel=guest.kernel, initrd=guest.initrd)
 
 
+def kill_leftover_vms(state_dir: Path) -> None:
+    """A failed test must not leave a VM running: kill what its records still name."""
+    for rec in load_all(state_dir):
+        if process_alive(rec):
+            os.killpg(rec.pid, signal.SIGKILL)
+
+
 @pytest.fixture
-def executor(microvm_settings: MicroVMSettings) -> MicroVMExecutor:
-    return MicroVMExecutor(microvm_settings)
+def executor(microvm_settings: MicroVMSettings) -> Iterator[MicroVMExecutor]:
+    yield MicroVMExecutor(microvm_settings)
+    kill_leftover_vms(microvm_settings.state_dir)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Real QEMU (TCG here) booting the Debian cloud kernel with the dms guest; two boo
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,13 @@ mkdir -p /results/sub && cp /inputs/data.txt /results/sub/copy.txt
 
 
 @pytest.fixture
-def executor(tmp_path: Path) -> MicroVMExecutor:
+async def executor(tmp_path: Path) -> AsyncIterator[MicroVMExecutor]:
     guest = build_guest()
-    return MicroVMExecutor(MicroVMSettings(state_dir=tmp_path / "state", backend="qemu",
-                                           kernel=guest.kernel, initrd=guest.initrd))
+    ex = MicroVMExecutor(MicroVMSettings(state_dir=tmp_path / "state", backend="qemu",
+                                         kernel=guest.kernel, initrd=guest.initrd))
+    yield ex
+    for handle in await ex.recover():   # a failed test must not leave a VM running
+        await ex.remove(handle)
 
 
 async def test_limits_inputs_env_and_results_inside_the_guest(tmp_path: Path,
@@ -105,30 +109,39 @@ async def test_rootfs_disk_is_the_workload_root(tmp_path: Path,
 
 async def test_network_only_when_asked_and_ports_are_published(
         executor: MicroVMExecutor) -> None:
-    serve = "ls -1 /sys/class/net; echo served-by-guest | nc -l -p 8080"
+    # serve in a loop: slirp accepts a host connection before the guest listens and may
+    # hand a connection the client already gave up on to the guest's first nc
+    serve = "ls -1 /sys/class/net; while :; do echo served-by-guest | nc -l -p 8080; done"
     handle = await executor.start(WorkloadSpec(id="net", executor="microvm", network=True,
                                                ports=((0, 8080),), cmd=("sh", "-c", serve)))
-    host_port = handle.meta["ports"][8080]
-    got = b""
-    with trio.fail_after(60):
-        while b"served" not in got:   # slirp accepts before the guest listens: retry
-            try:
-                stream = await trio.open_tcp_stream("127.0.0.1", host_port)
-                async with stream:
-                    with trio.move_on_after(2):
-                        got = await stream.receive_some(100)
-            except OSError:
-                pass
-            if b"served" not in got:
-                await trio.sleep(0.2)
-        status = await executor.wait(handle)
-    assert got == b"served-by-guest\n" and status.ok, (got, status)
-    assert b"eth0" in [ln.data async for ln in executor.logs(handle)]
-    await executor.remove(handle)
+    try:
+        host_port = handle.meta["ports"][8080]
+        got = b""
+        with trio.fail_after(90):
+            while b"served" not in got:
+                try:
+                    stream = await trio.open_tcp_stream("127.0.0.1", host_port)
+                    async with stream:
+                        with trio.move_on_after(5):
+                            got = await stream.receive_some(100)
+                except OSError:
+                    pass
+                if b"served" not in got:
+                    await trio.sleep(0.2)
+        assert got == b"served-by-guest\n", got
+        lines = [ln.data async for ln in executor.logs(handle)]
+        assert b"eth0" in lines, lines
+        await executor.cancel(handle)
+        with trio.fail_after(60):
+            assert (await executor.wait(handle)).cancelled
+    finally:
+        await executor.remove(handle)
     quiet = await executor.start(WorkloadSpec(id="nonet", executor="microvm",
                                               cmd=("ls", "-1", "/sys/class/net")))
-    with trio.fail_after(60):
-        assert (await executor.wait(quiet)).ok
-    names = [ln.data for ln in [x async for x in executor.logs(quiet)]]
-    assert b"lo" in names and b"eth0" not in names, names
-    await executor.remove(quiet)
+    try:
+        with trio.fail_after(60):
+            assert (await executor.wait(quiet)).ok
+        names = [ln.data for ln in [x async for x in executor.logs(quiet)]]
+        assert b"lo" in names and b"eth0" not in names, names
+    finally:
+        await executor.remove(quiet)

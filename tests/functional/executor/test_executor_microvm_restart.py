@@ -64,13 +64,15 @@ async def test_vm_outlives_its_daemon_and_is_reattached(tmp_path: Path) -> None:
     ex = MicroVMExecutor(MicroVMSettings(state_dir=tmp_path / "state", backend="qemu",
                                          kernel=guest.kernel, initrd=guest.initrd))
     [handle] = await ex.recover()
-    assert handle.ref == pid and handle.meta["state"] == "running", handle
-    with trio.fail_after(60):
-        status = await ex.wait(handle)
-    assert status.ok, status
-    assert (tmp_path / "results" / "out.txt").read_text() == "done\n"
-    assert b"bye" in [ln.data async for ln in ex.logs(handle)]
-    await ex.remove(handle)
+    try:
+        assert handle.ref == pid and handle.meta["state"] == "running", handle
+        with trio.fail_after(60):
+            status = await ex.wait(handle)
+        assert status.ok, status
+        assert (tmp_path / "results" / "out.txt").read_text() == "done\n"
+        assert b"bye" in [ln.data async for ln in ex.logs(handle)]
+    finally:
+        await ex.remove(handle)   # kills the VM if the test failed before it ended
     assert await ex.recover() == []
 
 
