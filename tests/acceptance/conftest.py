@@ -70,18 +70,48 @@ def scenario_stack() -> Iterator[contextlib.ExitStack]:
         yield stack
 
 
-_PLACEHOLDER = re.compile(r"<(peer id|did|name) of node (\d+)>")
+_PLACEHOLDER = re.compile(r"<(peer id|did|user did|name) of node (\d+)>")
+
+
+def user_did(tn: Testnet, i: int) -> str:
+    r = tn.exec(i, ["key", "did", "user", "--json"])
+    assert r.returncode == 0, r.stderr
+    return str(json.loads(r.stdout)["did"])
+
+
+def fill(text: str, tn: Testnet | None) -> str:
+    """``<peer id of node 0>``, ``<did of node 2>``, ``<user did of node 1>``, filled in."""
+    if tn is None:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        i = int(m.group(2))
+        nd = tn.node(i)
+        if m.group(1) == "user did":
+            return user_did(tn, i)
+        return {"peer id": nd.peer_id, "did": nd.did, "name": nd.name}[m.group(1)]
+    return _PLACEHOLDER.sub(one, text)
 
 
 def _dms_args(command: str, tn: Testnet | None = None) -> list[str]:
-    """``dms a b`` -> ``[a, b]``; ``<peer id of node 0>`` / ``<did of node 2>`` filled in."""
-    if tn is not None:
-        def fill(m: re.Match[str]) -> str:
-            nd = tn.node(int(m.group(2)))
-            return {"peer id": nd.peer_id, "did": nd.did, "name": nd.name}[m.group(1)]
-        command = _PLACEHOLDER.sub(fill, command)
-    args = shlex.split(command)
+    """``dms a b`` -> ``[a, b]``, placeholders filled in."""
+    args = shlex.split(fill(command, tn))
     return args[1:] if args and args[0] == "dms" else args
+
+
+def _maybe_tn(request: pytest.FixtureRequest) -> Testnet | None:
+    try:
+        return request.getfixturevalue("tn")  # type: ignore[no-any-return]
+    except pytest.FixtureLookupError:
+        return None
+
+
+def _json_path(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(data, dict) or part not in data:
+            pytest.fail(f"no {path!r} in the JSON output: {json.dumps(data)[:500]}")
+        data = data[part]
+    return data
 
 
 def _peers_of(tn: Testnet, i: int) -> set[str]:
@@ -105,6 +135,23 @@ def a_shaped_testnet(scenario_stack: contextlib.ExitStack, tmp_path: Path, n: in
     """Namespaces with shaped links (needs root): made for this scenario only."""
     return scenario_stack.enter_context(
         make_testnet(n, latency=latency, base_dir=tmp_path / "shaped-testnet"))
+
+
+@given(parsers.parse("a testnet of {n:d} nodes that do not trust each other"),
+       target_fixture="tn")
+def an_untrusting_testnet(scenario_stack: contextlib.ExitStack, tmp_path: Path,
+                          n: int) -> Testnet:
+    """No organization root: every call between nodes needs an explicit grant."""
+    return scenario_stack.enter_context(
+        make_testnet(n, loopback=True, trust=False, base_dir=tmp_path / "untrusting"))
+
+
+@given(parsers.parse("node {i:d} is onboarded"))
+def node_is_onboarded(tn: Testnet, i: int) -> None:
+    if not json.loads(tn.exec(i, ["status", "--json"]).stdout).get("onboarded"):
+        r = tn.exec(i, ["onboard", "--cpu", "1", "--ram", "512MiB", "--disk", "1GiB"],
+                    timeout_s=120)
+        assert r.returncode == 0, r.stderr
 
 
 @given(parsers.parse("every node is connected to node {i:d}"))
@@ -134,6 +181,54 @@ def run_with_empty_home(tmp_path: Path, ctx: dict[str, Any], command: str) -> No
                                    capture_output=True, text=True, timeout=60, check=False)
 
 
+@when(parsers.parse('node {a:d} grants "{cap}" to the person on node {b:d}'))
+def grant_to_person(tn: Testnet, ctx: dict[str, Any], cap: str, a: int, b: int) -> None:
+    r = tn.exec(a, ["cap", "grant", "-c", "dms", "--to", user_did(tn, b), "--cap", cap,
+                    "--expiry", "1h"])
+    assert r.returncode == 0, r.stderr
+    ctx["token"] = r.stdout.strip()
+    r = tn.exec(b, ["cap", "anchor", "-c", "user", "--provide", ctx["token"]])
+    assert r.returncode == 0, r.stderr
+
+
+@when(parsers.parse("node {a:d} revokes that grant"))
+def revoke_grant(tn: Testnet, ctx: dict[str, Any], a: int) -> None:
+    r = tn.exec(a, ["cap", "revoke", "-c", "dms", ctx["token"]])
+    assert r.returncode == 0, r.stderr
+
+
+_HELLO_WAT = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "%s\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const %d))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"""
+
+
+@given(parsers.parse('a WebAssembly module that prints "{text}"'))
+def wasm_module(tmp_path: Path, ctx: dict[str, Any], text: str) -> None:
+    import wasmtime
+
+    path = tmp_path / "hello.wasm"
+    path.write_bytes(wasmtime.wat2wasm(_HELLO_WAT % (text, len(text) + 1)))
+    ctx["wasm"] = str(path)
+
+
+@when(parsers.parse("I deploy this ensemble from node {i:d}:"))
+def deploy_ensemble(tn: Testnet, tmp_path: Path, ctx: dict[str, Any], i: int,
+                    docstring: str) -> None:
+    text = fill(docstring, tn).replace("<wasm module>", ctx.get("wasm", "<no module>"))
+    path = tmp_path / "ensemble.yaml"
+    path.write_text(text)
+    ctx["result"] = tn.exec(i, ["deploy", "-f", str(path), "--json", "--timeout", "20s"],
+                            timeout_s=120)
+
+
 # -- Then ------------------------------------------------------------------------------
 
 def _result(ctx: dict[str, Any]) -> subprocess.CompletedProcess[str]:
@@ -149,9 +244,54 @@ def exit_code_is(ctx: dict[str, Any], code: int) -> None:
 
 
 @then(parsers.parse('the output contains "{text}"'))
-def output_contains(ctx: dict[str, Any], text: str) -> None:
+def output_contains(request: pytest.FixtureRequest, ctx: dict[str, Any], text: str) -> None:
     r = _result(ctx)
+    text = fill(text, _maybe_tn(request))
     assert text in r.stdout + r.stderr, f"{text!r} not in:\n{r.stdout}{r.stderr}"
+
+
+@then(parsers.parse('the JSON output has "{path}"'))
+def json_has(ctx: dict[str, Any], path: str) -> None:
+    _json_path(json.loads(_result(ctx).stdout), path)
+
+
+@then(parsers.parse('the JSON output has "{path}" equal to {value}'))
+def json_equals(request: pytest.FixtureRequest, ctx: dict[str, Any], path: str,
+                value: str) -> None:
+    value = fill(value, _maybe_tn(request))
+    got = _json_path(json.loads(_result(ctx).stdout), path)
+    assert got == json.loads(value), f"{path} is {got!r}, not {value}"
+
+
+@then(parsers.parse('the JSON output has "{path}" containing "{text}"'))
+def json_contains(ctx: dict[str, Any], path: str, text: str) -> None:
+    got = _json_path(json.loads(_result(ctx).stdout), path)
+    assert text in str(got), f"{text!r} not in {path}: {got!r}"
+
+
+@then(parsers.parse('the JSON output lists "{item}" under "{path}"'))
+def json_lists(ctx: dict[str, Any], item: str, path: str) -> None:
+    got = _json_path(json.loads(_result(ctx).stdout), path)
+    assert item in got, f"{item!r} not in {path}: {got!r}"
+
+
+@then(parsers.parse("the allocations ran on {k:d} different peers"))
+def ran_on_peers(ctx: dict[str, Any], k: int) -> None:
+    nodes = _json_path(json.loads(_result(ctx).stdout), "nodes")
+    assert len(set(nodes.values())) == k, nodes
+
+
+@then(parsers.parse('within {s:d} seconds "{command}" on node {i:d} fails with "{text}"'))
+def eventually_fails_with(tn: Testnet, s: int, command: str, i: int, text: str) -> None:
+    deadline = time.monotonic() + s
+    while True:
+        r = tn.exec(i, _dms_args(command, tn))
+        out = r.stdout + r.stderr
+        if r.returncode != 0 and text.lower() in out.lower():
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"still exit {r.returncode} without {text!r} after {s}s:\n{out}")
+        time.sleep(0.3)
 
 
 @then(parsers.parse('the output has a "{key}" starting with "{prefix}"'))

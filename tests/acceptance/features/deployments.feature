@@ -1,40 +1,99 @@
 Feature: Deployments
   A service provider deploys an ensemble; the orchestrator collects bids, commits,
-  and allocations run on the chosen providers.
+  and allocations run on the chosen providers; their output comes back.
 
-  Background:
-    Given a testnet of 3 nodes
-
-  @pending
   Scenario: A task runs to completion on another node
-    Given nodes 1 and 2 are onboarded with the noop executor
-    When I deploy a one-shot task from node 0
-    Then the deployment reaches "Completed"
-    And its logs come back to node 0
+    Given a testnet of 3 nodes
+    And node 1 is onboarded
+    And a WebAssembly module that prints "hello from node 1"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        hello:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [hello], peer: <peer id of node 1>}
+      """
+    Then the exit code is 0
+    And the JSON output has "status" equal to "Completed"
+    And the JSON output has "logs.hello.stdout" containing "hello from node 1"
+
+  Scenario: A deployment pinned to a peer runs there
+    Given a testnet of 3 nodes
+    And node 1 is onboarded
+    And node 2 is onboarded
+    And a WebAssembly module that prints "pinned"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        pinned:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [pinned], peer: <peer id of node 2>}
+      """
+    Then the exit code is 0
+    And the JSON output has "nodes.n1" equal to "<peer id of node 2>"
+
+  Scenario: An ensemble of two allocations spreads over two nodes
+    Given a testnet of 3 nodes
+    And node 1 is onboarded
+    And node 2 is onboarded
+    And a WebAssembly module that prints "one of two"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        a:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.75}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+        b:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.75}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [a]}
+        n2: {allocations: [b]}
+      """
+    Then the exit code is 0
+    And the JSON output has "status" equal to "Completed"
+    And the allocations ran on 2 different peers
+
+  Scenario: Asking for more than any node offers fails with a reason
+    Given a testnet of 3 nodes
+    And node 1 is onboarded
+    And a WebAssembly module that prints "never"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        big:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 4096}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [big]}
+      """
+    Then the exit code is 1
+    And the JSON output has "status" equal to "Failed"
+    And the output contains "needs 4096 cores"
 
   @pending
   Scenario: A service keeps running until it is stopped
-    Given nodes 1 and 2 are onboarded with the noop executor
+    Given a testnet of 3 nodes
+    And node 1 is onboarded with the docker executor
     When I deploy a service from node 0
     Then the deployment reaches "Running"
     When I stop the deployment
     Then no allocation is left on any node
-
-  @pending
-  Scenario: A deployment pinned to a peer runs there
-    Given nodes 1 and 2 are onboarded with the noop executor
-    When I deploy a task pinned to node 2 from node 0
-    Then the allocation runs on node 2
-
-  @pending
-  Scenario: An ensemble of two allocations spreads over two nodes
-    Given nodes 1 and 2 are onboarded with the noop executor
-    When I deploy an ensemble of two allocations that must not share a node
-    Then one allocation runs on node 1 and one on node 2
-
-  @pending
-  Scenario: Asking for more than any node offers fails with a reason
-    Given nodes 1 and 2 are onboarded with the noop executor
-    When I deploy a task that needs 4096 CPU cores from node 0
-    Then the deployment reaches "Failed"
-    And the reason says no provider had enough resources

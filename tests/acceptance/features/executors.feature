@@ -2,31 +2,43 @@ Feature: Executors
   A node advertises only the executors that really work on its machine, and runs
   workloads on them.
 
-  Background:
+  Scenario: A node advertises the executors that work here
     Given a testnet of 3 nodes
-
-  @pending
-  Scenario: A node lists the executors it can run
-    When I run "dms executors list --json" on node 1
+    When I run "dms status --json" on node 1
     Then the exit code is 0
-    And the output lists "noop"
+    And the JSON output lists "wasm" under "executors"
 
-  @pending
   Scenario: A WebAssembly task runs and returns its output
-    Given node 1 is onboarded with the wasm executor
-    When I deploy a WebAssembly task that prints "hello" from node 0
-    Then the deployment reaches "Completed"
-    And its logs contain "hello"
+    Given a testnet of 3 nodes
+    And node 1 is onboarded
+    And a WebAssembly module that prints "hello"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        hello:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [hello]}
+      """
+    Then the exit code is 0
+    And the JSON output has "allocations.hello.exit_code" equal to 0
+    And the JSON output has "logs.hello.stdout" containing "hello"
 
   @pending
   Scenario: A container task runs on the docker executor
-    Given node 1 is onboarded with the docker executor
+    Given a testnet of 3 nodes
+    And node 1 is onboarded with the docker executor
     When I deploy a busybox container that prints "hello" from node 0
     Then the deployment reaches "Completed"
     And its logs contain "hello"
 
   @pending
   Scenario: A microVM task runs on the qemu executor
-    Given node 2 is onboarded with the microvm executor
+    Given a testnet of 3 nodes
+    And node 2 is onboarded
     When I deploy a microVM task from node 0
     Then the deployment reaches "Completed"

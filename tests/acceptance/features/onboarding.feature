@@ -2,29 +2,34 @@ Feature: Onboarding and resources
   A compute provider onboards a share of its machine; only onboarded resources are
   offered, and never more than the machine has.
 
-  Background:
+  Scenario: A node describes its machine
     Given a testnet of 3 nodes
-
-  @pending
-  Scenario: A node reports the machine's resources
-    When I run "dms resources show --json" on node 1
+    When I run "dms hardware spec --json" on node 1
     Then the exit code is 0
-    And the output lists CPU cores, memory and disk
+    And the JSON output has "cpu.cores"
+    And the JSON output has "ram.size"
 
-  @pending
   Scenario: Onboarding a share of the machine
-    When I run "dms onboard --cpu 1 --ram 512MiB --disk 1GiB" on node 1
+    Given a testnet of 3 nodes
+    When I run "dms onboard --cpu 1 --ram 512MiB --disk 1GiB --json" on node 2
     Then the exit code is 0
-    And node 1 reports 1 CPU core and 512 MiB onboarded
+    When I run "dms resources onboarded --json" on node 2
+    Then the JSON output has "cpu.cores" equal to 1.0
+    And the JSON output has "ram.size" equal to 536870912
+    When I run "dms status --json" on node 2
+    Then the JSON output has "onboarded" equal to true
 
-  @pending
   Scenario: Onboarding more than the machine has is refused
-    When I run "dms onboard --cpu 4096" on node 1
+    Given a testnet of 3 nodes
+    When I run "dms onboard --cpu 4096 --ram 1GiB --disk 1GiB" on node 1
     Then the exit code is 1
-    And the output contains "hint"
+    And the output contains "4096 cores"
+    And the output contains "hint:"
 
-  @pending
   Scenario: Offboarding withdraws the offer
-    Given node 1 is onboarded
-    When I run "dms offboard" on node 1
-    Then node 1 no longer answers bid requests
+    Given a testnet of 3 nodes
+    And node 2 is onboarded
+    When I run "dms offboard --json" on node 2
+    Then the exit code is 0
+    When I run "dms status --json" on node 2
+    Then the JSON output has "onboarded" equal to false
