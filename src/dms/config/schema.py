@@ -18,25 +18,25 @@ class Section(BaseModel):
 
 
 class ApiSettings(Section):
-    host: str = Field("127.0.0.1", description="Address the local REST API binds to. "
+    host: str = Field(default="127.0.0.1", description="Address the local REST API binds to. "
                       "Only loopback addresses are accepted: the API never answers remote peers.")
-    port: int = Field(9999, ge=0, le=65535, description="TCP port of the local REST API (0 = any free port).")
+    port: int = Field(default=9999, ge=0, le=65535, description="TCP port of the local REST API (0 = any free port).")
 
 
 class LogSettings(Section):
-    level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
-    json_format: bool = Field(False, description="Write logs as JSON lines.")
+    level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Log level.")
+    json_format: bool = Field(default=False, description="Write logs as JSON lines.")
 
 
 class StoreSettings(Section):
-    path: str = Field("dms.db", description="SQLite database file, relative to DMS_HOME "
+    path: str = Field(default="dms.db", description="SQLite database file, relative to DMS_HOME "
                       "unless absolute. Empty string = in-memory (state lost at exit).")
 
 
 class DaemonSettings(Section):
-    shutdown_grace_s: float = Field(5.0, ge=0, description="Seconds given to services to stop "
+    shutdown_grace_s: float = Field(default=5.0, ge=0, description="Seconds given to services to stop "
                                     "cleanly on SIGINT/SIGTERM before they are cancelled.")
-    work_dir: str = Field("work", description="Directory for workloads' files, relative to DMS_HOME unless absolute.")
+    work_dir: str = Field(default="work", description="Directory for workloads' files, relative to DMS_HOME unless absolute.")
 
 
 class ExecutorSettings(Section):
@@ -51,32 +51,32 @@ class ExecutorSettings(Section):
 
 
 class LocationSettings(Section):
-    continent: str | None = Field(None, description="Where this machine is, for location "
+    continent: str | None = Field(default=None, description="Where this machine is, for location "
                                   "constraints in ensembles (e.g. 'EU').")
-    country: str | None = Field(None, description="ISO country code, e.g. 'DE'.")
-    city: str | None = Field(None, description="City name.")
-    asn: int | None = Field(None, description="Autonomous system number of the uplink.")
-    isp: str | None = Field(None, description="Internet service provider.")
+    country: str | None = Field(default=None, description="ISO country code, e.g. 'DE'.")
+    city: str | None = Field(default=None, description="City name.")
+    asn: int | None = Field(default=None, description="Autonomous system number of the uplink.")
+    isp: str | None = Field(default=None, description="Internet service provider.")
 
 
 class DeploymentSettings(Section):
-    bid_window_s: float = Field(1.0, gt=0, description="Longest wait for bids; collection stops "
+    bid_window_s: float = Field(default=1.0, gt=0, description="Longest wait for bids; collection stops "
                                 "earlier once every connected peer has answered.")
-    commit_expiry_s: float = Field(15.0, gt=0, description="How long a provider holds a "
+    commit_expiry_s: float = Field(default=15.0, gt=0, description="How long a provider holds a "
                                    "commitment that no allocate follows.")
-    call_timeout_s: float = Field(10.0, gt=0, description="Timeout of one protocol call.")
-    deadline_s: float = Field(60.0, gt=0, description="Default deadline of a deployment.")
-    retry_pause_s: float = Field(0.5, ge=0, description="Pause between placement attempts.")
-    heartbeat_s: float = Field(2.0, gt=0, description="How often the orchestrator checks the "
+    call_timeout_s: float = Field(default=10.0, gt=0, description="Timeout of one protocol call.")
+    deadline_s: float = Field(default=60.0, gt=0, description="Default deadline of a deployment.")
+    retry_pause_s: float = Field(default=0.5, ge=0, description="Pause between placement attempts.")
+    heartbeat_s: float = Field(default=2.0, gt=0, description="How often the orchestrator checks the "
                                "allocations of running deployments.")
-    max_misses: int = Field(3, ge=1, description="Unanswered checks after which a provider's "
+    max_misses: int = Field(default=3, ge=1, description="Unanswered checks after which a provider's "
                             "allocations count as lost.")
 
 
 class OnboardingSettings(Section):
-    benchmark_budget_s: float = Field(15.0, gt=0, le=600, description="Time budget of the "
+    benchmark_budget_s: float = Field(default=15.0, gt=0, le=600, description="Time budget of the "
                                       "machine benchmark run at onboarding (`dms benchmark`).")
-    benchmark_max_age_s: float = Field(7 * 86400.0, gt=0, description="A stored benchmark "
+    benchmark_max_age_s: float = Field(default=7 * 86400.0, gt=0, description="A stored benchmark "
                                        "younger than this is reused at onboarding.")
 
 
