@@ -178,3 +178,18 @@ async def test_limits_become_vm_size(settings: MicroVMSettings) -> None:
     assert [d.role for d in plan.disks] == ["results"]
     assert plan.initrd is not None and plan.initrd.read_bytes().startswith(b"i\x1f\x8b")
     await ex.remove(h)
+
+
+async def test_stats_while_running_and_after(settings: MicroVMSettings) -> None:
+    from dms.executor.contract import SupportsStats
+
+    ex = MicroVMExecutor(settings, backend=FakeVMM())
+    assert isinstance(ex, SupportsStats)
+    h = await ex.start(_spec("st", "fake_delay=30", limits=Limits(memory_bytes=128 << 20)))
+    running = await ex.stats(h)
+    assert running["running"] and running["memory_mib"] == 128
+    assert running["vmm_rss_bytes"] > 0 and running["vmm_cpu_s"] >= 0
+    await ex.cancel(h)
+    await ex.wait(h)
+    assert (await ex.stats(h))["running"] is False
+    await ex.remove(h)

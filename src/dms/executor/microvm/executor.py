@@ -8,13 +8,13 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import psutil
 import trio
 
 from dms.errors import ExecutorError
@@ -23,6 +23,13 @@ from dms.executor.microvm import disks, outcome
 from dms.executor.microvm.backend import Disk, LaunchPlan, VMMBackend
 from dms.executor.microvm.firecracker import FirecrackerBackend
 from dms.executor.microvm.guest_protocol import find_marker, job_archive, kernel_args, validate_env
+from dms.executor.microvm.hostio import (
+    check_paths,
+    free_port,
+    read_from,
+    wait_foreign,
+    write_initrd,
+)
 from dms.executor.microvm.qemu import QemuBackend, debug_exit_status
 from dms.executor.microvm.settings import MicroVMSettings
 from dms.executor.microvm.state import Record, create_time, load_all, process_alive
@@ -133,7 +140,7 @@ class MicroVMExecutor:
             raise ExecutorError(f"{backend.name} microVMs get no network from dms yet (it "
                                 "needs a tap device per VM)",
                                 hint="run without network, or set backend: qemu")
-        ports = tuple((h or _free_port(), g) for h, g in spec.ports)
+        ports = tuple((h or free_port(), g) for h, g in spec.ports)
         wd.mkdir(parents=True)
         rec = Record(id=spec.id, backend=backend.name, accel=accel, workdir=str(wd),
                      nonce=secrets.token_hex(8), started_at=time.time(),
@@ -161,7 +168,7 @@ class MicroVMExecutor:
     async def _plan(self, spec: WorkloadSpec, rec: Record, backend: VMMBackend,
                     mem: int, vcpus: int, ports: tuple[tuple[int, int], ...]) -> LaunchPlan:
         wd = Path(rec.workdir)
-        await trio.to_thread.run_sync(_check_paths, spec)
+        await trio.to_thread.run_sync(check_paths, spec)
         use_guest = not (backend.name == "firecracker" and spec.rootfs and not spec.initrd)
         kernel = spec.kernel
         base_initrd = spec.initrd
@@ -183,7 +190,7 @@ class MicroVMExecutor:
         if base_initrd is not None:
             initrd = wd / "initrd.img"
             cmd = (*(spec.entrypoint or ()), *spec.cmd)
-            await trio.to_thread.run_sync(_write_initrd, initrd, Path(base_initrd),
+            await trio.to_thread.run_sync(write_initrd, initrd, Path(base_initrd),
                                           job_archive(cmd, spec.env))
         disk_tuple = tuple(dlist)
         cmdline = kernel_args(base=backend.base_cmdline(), tsc_khz=None, nonce=rec.nonce,
@@ -233,7 +240,7 @@ class MicroVMExecutor:
                 if proc is not None:
                     rc = await proc.wait()
                 else:
-                    await _wait_foreign(rec)
+                    await wait_foreign(rec)
             if scope.cancelled_caught:
                 self._kill(rec)
                 if proc is not None:
@@ -243,7 +250,7 @@ class MicroVMExecutor:
     async def _finalize(self, wid: str, rc: int | None, *, timed_out: bool) -> ExitStatus:
         rec = self._load(wid)   # cancel() may have marked it meanwhile
         wd = Path(rec.workdir)
-        console = _read(wd / "console.log")
+        console = read_from(wd / "console.log")
         collect_error = ""
         if rec.results_dir and (wd / "results.img").exists():
             try:
@@ -256,7 +263,7 @@ class MicroVMExecutor:
         status = outcome.decide(rc=rc, rc_status=rc_status, encodes_status=encodes,
                                 marker=find_marker(console, rec.nonce), timed_out=timed_out,
                                 cancelled=rec.cancelled, deadline_s=rec.meta.get("deadline_s"),
-                                vmm_tail=_read(wd / "vmm.log").decode(errors="replace"))
+                                vmm_tail=read_from(wd / "vmm.log").decode(errors="replace"))
         if collect_error:
             status = ExitStatus(status.exit_code, status.oom_killed, status.timed_out,
                                 status.cancelled, status.lost,
@@ -290,7 +297,7 @@ class MicroVMExecutor:
         pos, buf = 0, b""
         while True:
             done = not follow or not self._alive(self._load(handle.id))
-            data = _read(path, pos)
+            data = read_from(path, pos)
             pos += len(data)
             buf += data
             *lines, buf = buf.split(b"\n")
@@ -318,51 +325,25 @@ class MicroVMExecutor:
         if wd.exists():
             await trio.to_thread.run_sync(shutil.rmtree, wd, True)
 
+    async def stats(self, handle: Handle) -> dict[str, Any]:
+        """The VMM process as the host sees it (CPU seconds, resident memory) plus the
+        VM's size; ``running`` is False once it has ended."""
+        rec = self._load(handle.id)
+        out: dict[str, Any] = {"running": self._alive(rec), "backend": rec.backend,
+                               "accel": rec.accel, "memory_mib": rec.meta.get("memory_mib"),
+                               "vcpus": rec.meta.get("vcpus")}
+        if out["running"]:
+            try:
+                p = psutil.Process(rec.pid)
+                cpu = p.cpu_times()
+                out.update(vmm_cpu_s=round(cpu.user + cpu.system, 3),
+                           vmm_rss_bytes=p.memory_info().rss)
+            except psutil.Error:
+                out["running"] = False
+        return out
+
     async def recover(self) -> list[Handle]:
         """Every workload with a record: running VMs are re-attached (wait/logs/cancel
         work on them); ones that ended while dms was down report the status their
         console shows, or ``lost`` when it shows none."""
         return [self._handle(r) for r in load_all(self.state_dir)]
-
-
-async def _wait_foreign(rec: Record) -> None:
-    """Wait for a VMM this process did not spawn (started by an earlier daemon)."""
-    if not process_alive(rec):
-        return
-    try:
-        fd = os.pidfd_open(rec.pid)
-    except ProcessLookupError:
-        return
-    try:
-        if process_alive(rec):   # still ours after opening: no pid reuse in between
-            await trio.lowlevel.wait_readable(fd)
-    finally:
-        os.close(fd)
-
-
-def _free_port() -> int:
-    """A TCP port free right now, for a ``(0, guest port)`` request (as docker's -p 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("", 0))
-        return int(s.getsockname()[1])
-
-
-def _check_paths(spec: WorkloadSpec) -> None:
-    for what, p in (("kernel", spec.kernel), ("initrd", spec.initrd), ("rootfs", spec.rootfs)):
-        if p is not None and not Path(p).exists():
-            raise ExecutorError(f"{what} {p} does not exist", hint=f"fix spec.{what}")
-
-
-def _write_initrd(out_path: Path, base: Path, job: bytes) -> None:
-    with open(out_path, "wb") as out, open(base, "rb") as src:
-        shutil.copyfileobj(src, out)
-        out.write(job)
-
-
-def _read(path: Path, offset: int = 0) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read()
-    except FileNotFoundError:
-        return b""

@@ -89,7 +89,7 @@ sync
 [ -n "$R" ] && umount /results
 echo "DMS-EXIT ${dms_nonce:-0} status=$st oom=$oom"
 /bin/dms-exit "$st"
-echo "dms-init: debug-exit port unavailable, halting"
+echo "dms-init: no debug-exit device (Firecracker?): rebooting to end the VM"
 reboot -f
 """
 
