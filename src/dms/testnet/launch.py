@@ -60,8 +60,8 @@ def node_env(node: NodeInfo, passphrase: str,
     return env
 
 
-def health_url(node: NodeInfo) -> str:
-    return f"http://127.0.0.1:{node.api_port}/health"
+def api_url(node: NodeInfo, path: str = "/health") -> str:
+    return f"http://127.0.0.1:{node.api_port}{path}"
 
 
 def p2p_multiaddr(ip: str, port: int) -> str:

@@ -233,7 +233,11 @@ class Testnet:
                                    hint=f"its log, {node.log}:\n{_tail(node.log)}")
 
     def _health(self, node: NodeInfo, timeout_s: float) -> str | None:
-        url = launch.health_url(node)
+        return self._get(node, "/health", timeout_s)
+
+    def _get(self, node: NodeInfo, path: str, timeout_s: float) -> str | None:
+        """GET the node's local API (from inside its namespace); the body or None."""
+        url = launch.api_url(node, path)
         if not node.netns:
             return wait_http(url, timeout_s)
         argv = launch.in_node(node, [sys.executable, "-m", "dms.testnet.probe", "http", url,
@@ -243,10 +247,10 @@ class Testnet:
         return cp.stdout if cp.returncode == 0 else None
 
     def _identify(self, node: NodeInfo) -> None:
-        """Fill DID and peer id from ``dms status --json`` (``/api/v1/status``)."""
-        cp = self.exec(node, ["status", "--json"], timeout_s=30)
+        """Fill DID and peer id from the node's ``/api/v1/status`` (``dms status``)."""
+        body = self._get(node, "/api/v1/status", 5.0)
         try:
-            info = json.loads(cp.stdout) if cp.returncode == 0 else {}
+            info = json.loads(body) if body else {}
         except ValueError:
             info = {}
         if isinstance(info, dict):
