@@ -8,6 +8,9 @@ disk without a server or JavaScript:
     acceptance      feature -> scenario -> result, duration
     failures        every failed test with its message (collapsed)
 
+Stages without JUnit XML (lint, types) appear when ``scripts/test`` also writes
+``stages.tsv``: one ``stage<TAB>exit code<TAB>seconds`` line per stage it ran.
+
 Outcomes: a ``<skipped type="pytest.xfail">`` whose message starts with "pending" is a
 pending scenario (a feature not built yet), any other xfail is "xfailed"; an
 XPASS(strict) is a failure, as pytest says. Acceptance rows are grouped by the testcase
@@ -51,6 +54,7 @@ class Stage:
     name: str
     cases: list[Case]
     time_s: float
+    rc: int | None = None  # the exit code scripts/test recorded, when known
 
     def counts(self) -> Counter[str]:
         return Counter(c.outcome for c in self.cases)
@@ -89,8 +93,28 @@ def parse_junit(path: Path) -> Stage:
     return Stage(name, cases, total)
 
 
+def read_stage_results(path: Path) -> dict[str, tuple[int, float]]:
+    """``stages.tsv``: stage -> (exit code, seconds); malformed lines are ignored."""
+    out: dict[str, tuple[int, float]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            try:
+                out[parts[0]] = (int(parts[1]), float(parts[2]))
+            except (IndexError, ValueError):
+                continue
+    return out
+
+
 def load_stages(directory: Path) -> list[Stage]:
     stages = [parse_junit(p) for p in sorted(directory.glob("*.xml"))]
+    results = read_stage_results(directory / "stages.tsv")
+    for st in stages:
+        if st.name in results:
+            st.rc = results[st.name][0]
+    known = {st.name for st in stages}
+    stages += [Stage(name, [], secs, rc) for name, (rc, secs) in results.items()
+               if name not in known]
     rank = {n: i for i, n in enumerate(STAGE_ORDER)}
     return sorted(stages, key=lambda s: (rank.get(s.name, len(rank)), s.name))
 
@@ -110,7 +134,10 @@ def _e(s: object) -> str:
     return html.escape(str(s))
 
 
-def _verdict(c: Counter[str]) -> str:
+def _verdict(s: Stage) -> str:
+    c = s.counts()
+    if s.rc is not None and s.rc != 0:
+        return "failed"
     return "failed" if c["failed"] or c["error"] else "passed"
 
 
@@ -122,10 +149,11 @@ def render(stages: list[Stage], title: str = "dms test report") -> str:
                + "".join(f"<th>{o}</th>" for o in OUTCOMES) + "<th>time (s)</th></tr>")
     for s in stages:
         n = s.counts()
-        v = _verdict(n)
+        v = _verdict(s)
+        cells = ([str(len(s.cases))] + [str(n[o]) for o in OUTCOMES] if s.cases
+                 else ["-"] * (len(OUTCOMES) + 1))
         out.append(f"<tr><td>{_e(s.name)}</td><td class='{v}'>{v}</td>"
-                   f"<td class='n'>{len(s.cases)}</td>"
-                   + "".join(f"<td class='n'>{n[o]}</td>" for o in OUTCOMES)
+                   + "".join(f"<td class='n'>{x}</td>" for x in cells)
                    + f"<td class='n'>{s.time_s:.1f}</td></tr>")
     out.append("</table>")
     if not stages:

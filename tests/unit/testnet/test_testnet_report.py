@@ -74,3 +74,13 @@ def test_a_bare_testsuite_and_a_missing_dir(tmp_path, capsys):
     assert stage.name == "functional" and stage.counts() == {"passed": 1}
     assert report.main([str(tmp_path / "nope")]) == 2
     assert "reports/" in capsys.readouterr().err
+
+
+def test_stages_without_xml_come_from_stages_tsv(reports):
+    (reports / "stages.tsv").write_text("lint\t0\t3\ntypes\t1\t20.5\nunit\t1\t9\nbad line\n")
+    stages = report.load_stages(reports)
+    assert [s.name for s in stages] == ["lint", "types", "unit", "acceptance"]
+    assert [report._verdict(s) for s in stages] == ["passed", "failed", "failed", "passed"]
+    page = report.render(stages)
+    assert "<td>lint</td><td class='passed'>passed</td><td class='n'>-</td>" in page
+    assert "<td>types</td><td class='failed'>failed</td>" in page
