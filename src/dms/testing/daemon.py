@@ -89,6 +89,12 @@ def start_daemon(home: Path, *, api_port: int | None = None, args: Sequence[str]
     full_env = base_env(home, env)
     log_path = home / "daemon.log"
     logf = open(log_path, "ab")  # noqa: SIM115 (owned by the process)
+    args = list(args)
+    if not any("network.listen_addrs" in a for a in args):
+        # tests never take the default p2p port (9000), nor announce themselves on the LAN
+        args += ["--set", 'network.listen_addrs=["/ip4/127.0.0.1/tcp/0"]']
+    if not any("network.mdns" in a for a in args):
+        args += ["--set", "network.mdns=false"]
     proc = subprocess.Popen([*dms_argv(), "run", "--home", str(home), "--api-port", str(port), *args],
                             stdout=logf, stderr=subprocess.STDOUT, env=full_env,
                             start_new_session=True)
