@@ -11,44 +11,24 @@ from __future__ import annotations
 import re
 
 from dms.errors import ValidationError
+from dms.spec import units as spec_units
 
-_BINARY = {"k": 1, "m": 2, "g": 3, "t": 4, "p": 5}
-_UNITS: dict[str, int] = {"": 1, "b": 1}
-for _letter, _power in _BINARY.items():
-    _UNITS[f"{_letter}ib"] = 1024**_power
-    _UNITS[f"{_letter}i"] = 1024**_power
-    _UNITS[_letter] = 1024**_power
-    _UNITS[f"{_letter}b"] = 1000**_power
-
-_SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([A-Za-z]*)\s*$")
 _HINT = "write a number with an optional unit, e.g. 512MB, 4GiB, 1.5G or 1073741824 (bytes)"
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes in ``text``; raises :class:`ValidationError` for anything malformed."""
-    if isinstance(text, bool):
-        raise ValidationError(f"invalid size {text!r}", hint=_HINT)
-    if isinstance(text, int):
-        if text < 0:
-            raise ValidationError(f"invalid size {text}: sizes cannot be negative", hint=_HINT)
-        return text
-    if not isinstance(text, str):
-        raise ValidationError(f"invalid size {text!r}: expected text such as 4GiB", hint=_HINT)
-    m = _SIZE_RE.match(text)
-    if not m:
-        raise ValidationError(f"invalid size {text!r}", hint=_HINT)
-    number, unit = m.group(1), m.group(2)
-    if unit == "b":
+    """Bytes in ``text``; raises :class:`ValidationError` for anything malformed.
+
+    One parser serves the whole project (:func:`dms.spec.units.parse_size`); this wrapper
+    turns its errors into user-facing ones and refuses ``b`` alone (bits, not bytes).
+    """
+    if isinstance(text, str) and re.fullmatch(r"\s*[0-9.]+\s*b\s*", text):
         raise ValidationError(f"invalid size {text!r}: 'b' means bits", hint="use B for bytes, "
                               "or a unit such as MB or GiB")
-    factor = _UNITS.get(unit.lower())
-    if factor is None:
-        raise ValidationError(f"invalid size {text!r}: unknown unit {unit!r}",
-                              hint="units: B, KB, MB, GB, TB (x1000) or KiB, MiB, GiB, TiB (x1024)")
-    value = float(number) * factor if "." in number else int(number) * factor
-    if isinstance(value, float) and not value.is_integer() and value < 1:
-        raise ValidationError(f"invalid size {text!r}: less than one byte", hint=_HINT)
-    return int(value)
+    try:
+        return spec_units.parse_size(text)
+    except spec_units.UnitError as exc:
+        raise ValidationError(f"invalid size {text!r}: {exc}", hint=_HINT) from exc
 
 
 def format_size(n: int | float) -> str:

@@ -63,7 +63,10 @@ def parse_size(value: object) -> int:
     if not m or m.group(2).lower() not in _SIZE_UNITS:
         raise UnitError(f"cannot read {value!r} as a size", SIZE_EXPECTED)
     # exact: "9007199254740993B" stays that number, "1.5G" is exactly 3 * 2**29
-    return math.ceil(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+    exact = Fraction(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+    if exact.denominator != 1 and m.group(2).lower() in ("", "b"):
+        raise UnitError(f"size {value!r} is not a whole number of bytes", SIZE_EXPECTED)
+    return math.ceil(exact)
 
 
 _BIN_NAMES = (("PiB", 1024**5), ("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2),
