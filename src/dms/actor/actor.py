@@ -39,6 +39,9 @@ class Reply:
     sender: Handle
     result: Any = None
     error: DMSError | None = None
+    # seconds from publishing the broadcast to this reply's arrival (trio clock, caller
+    # side); set by broadcast_collect, None elsewhere
+    rtt_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -47,6 +50,7 @@ class _Pending:
     expect_peer: str | None = None
     replies: list[Reply] = field(default_factory=list)
     event: trio.Event = field(default_factory=trio.Event)
+    sent_at: float | None = None  # trio.current_time() at publish (broadcasts only)
 
 
 def _new_nonce() -> str:
@@ -158,12 +162,14 @@ class Actor:
     async def broadcast_collect(self, topic: str, behavior: str, payload: Any = None, *,
                                 window: float = 1.0, limit: int | None = None) -> list[Reply]:
         """Publish, then gather the replies that arrive within ``window`` seconds
-        (or until ``limit`` replies). Replies travel point to point."""
+        (or until ``limit`` replies). Replies travel point to point; each carries
+        ``rtt_s``, the time from publishing to its arrival here."""
         nonce = _new_nonce()
         env = self.envelope(None, behavior, payload, ttl=window + 5.0, topic=topic,
                              reply_to=REPLY_PREFIX + nonce, nonce=nonce)
         pending = self._pending[nonce] = _Pending(expect_did=None)
         try:
+            pending.sent_at = trio.current_time()
             await self.router.publish(topic, env)
             with trio.move_on_after(window):
                 while limit is None or len(pending.replies) < limit:
@@ -180,6 +186,7 @@ class Actor:
         if pending is None:
             log.debug("late or unknown reply %s from %s", env.behavior, env.sender.did)
             return
+        arrived = trio.current_time()
         try:
             verify(env, self.dispatcher.replay)
         except DMSError as exc:
@@ -192,7 +199,10 @@ class Actor:
             return
         if pending.expect_did is not None and pending.replies:
             return
-        pending.replies.append(_decode_reply(env))
+        reply = _decode_reply(env)
+        if pending.sent_at is not None:
+            reply.rtt_s = arrived - pending.sent_at
+        pending.replies.append(reply)
         pending.event.set()
 
     async def on_request(self, env: Envelope) -> None:

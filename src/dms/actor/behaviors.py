@@ -70,9 +70,20 @@ async def register_public(actor: Actor, status: Callable[[], dict[str, Any]] | N
 
 
 async def hello_all(actor: Actor, window: float = 1.0) -> list[dict[str, Any]]:
-    """Broadcast hello and return every answer that arrived within ``window``."""
+    """Broadcast hello and return every answer that arrived within ``window``.
+
+    Each answer gets ``rtt_ms``: milliseconds from publishing the hello to the arrival
+    of that answer, measured here (a gossipsub hop out, a direct reply back).
+    """
     replies = await actor.broadcast_collect(HELLO_TOPIC, BROADCAST_HELLO, {}, window=window)
-    return [r.result for r in replies if r.error is None]
+    out: list[dict[str, Any]] = []
+    for r in replies:
+        if r.error is not None:
+            continue
+        answer = dict(r.result) if isinstance(r.result, dict) else {"answer": r.result}
+        answer["rtt_ms"] = None if r.rtt_s is None else round(r.rtt_s * 1000.0, 3)
+        out.append(answer)
+    return out
 
 
 def _arg(payload: Any, name: str, kind: type, default: Any = None) -> Any:
