@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
+import pydantic
 import trio
 
 from dms.errors import ConfigError, ExecutorError
@@ -120,3 +123,34 @@ def default_executors(settings: Any = None) -> list[Executor]:
                               hint="remove it from the enabled executors") from exc
         out.append(build(_section(settings, name)))
     return out
+
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def parse_settings(model: type[M], section: Any, name: str,
+                   defaults: dict[str, Any] | None = None) -> M:
+    """An executor's settings from its config section: the model itself, a dict of its
+    fields, an object with those attributes, or None (``defaults`` fill what is unset).
+    Bad sections become a ConfigError that lists the fields the section takes."""
+    if isinstance(section, model):
+        return section
+    try:
+        if section is None:
+            data: dict[str, Any] = {}
+        elif isinstance(section, dict):
+            data = dict(section)
+        else:
+            data = model.model_validate(section, from_attributes=True).model_dump(exclude_unset=True)
+        for k, v in (defaults or {}).items():
+            data.setdefault(k, v)
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(f"bad {name} executor settings: {exc}",
+                          hint=f"the {name} section takes: {', '.join(model.model_fields)}") from exc
+
+
+def default_state_dir(name: str) -> Path:
+    """``$DMS_HOME/work/<name>``: where an executor keeps its state when not told."""
+    home = Path(os.environ.get("DMS_HOME") or Path.home() / ".dms").expanduser()
+    return home / "work" / name

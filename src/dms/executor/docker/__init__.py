@@ -11,24 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pydantic
-
-from dms.errors import ConfigError
 from dms.executor.docker.config import DockerSettings, create_args
 from dms.executor.docker.driver import DockerExecutor
+from dms.executor.registry import parse_settings
 
 __all__ = ["DockerExecutor", "DockerSettings", "build", "create_args"]
 
 
 def build(settings: Any = None) -> DockerExecutor:
     """Registry entry point: ``settings`` is a DockerSettings, a dict of its fields, or None."""
-    if settings is None or isinstance(settings, DockerSettings):
-        return DockerExecutor(settings)
-    try:
-        if isinstance(settings, dict):
-            return DockerExecutor(DockerSettings.model_validate(settings))
-        return DockerExecutor(DockerSettings.model_validate(settings, from_attributes=True))
-    except pydantic.ValidationError as exc:
-        fields = ", ".join(DockerSettings.model_fields)
-        raise ConfigError(f"bad docker executor settings: {exc}",
-                          hint=f"the docker section takes: {fields}") from exc
+    return DockerExecutor(parse_settings(DockerSettings, settings, "docker"))
