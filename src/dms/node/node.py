@@ -69,6 +69,7 @@ class Node:
         self.onboarding: Any = None
         self.executors: Any = None
         self.available_executors: dict[str, dict[str, Any]] = {}
+        self.executors_probed = trio.Event()
         self.work_dir = resolve_in_home(home, config.daemon.work_dir)
         self._stop = trio.Event()
 
@@ -128,8 +129,6 @@ class Node:
 
         assert self.key is not None and self.store is not None
         self.executors = await trio.to_thread.run_sync(self._build_executors)
-        self.available_executors = await self.executors.probe()
-        log.info("executors here: %s", ", ".join(sorted(self.available_executors)) or "none")
         from dms.resources.benchmark import BenchmarkConfig
 
         ob = self.config.onboarding
@@ -149,7 +148,8 @@ class Node:
                                      executors=self.executors, store=self.store,
                                      work_dir=self.work_dir / "allocations",
                                      peer_id=self.network.peer_id, capctx=self.capctx,
-                                     location=loc, available=lambda: self.available_executors)
+                                     location=loc, available=lambda: self.available_executors,
+                                     ready=self.executors_probed)
             self.provider.register()
             d = self.config.deployment
             self.orchestrator = Orchestrator(
@@ -166,11 +166,26 @@ class Node:
             await register_node_behaviors(self)
             await nursery.start(self.provider.serve)
             await nursery.start(self.orchestrator.serve)
+            nursery.start_soon(self._probe_executors)
             log.info("peer %s listening on %s", self.network.peer_id,
                      ", ".join(self.network.addrs()))
             task_status.started()
             await self._stop.wait()
             nursery.cancel_scope.cancel()
+
+    async def _probe_executors(self, every_s: float = 60.0) -> None:
+        """Which executors really work here (a daemon ping, a KVM probe: seconds, at
+        worst): off the start-up path, and again every minute. Until the first probe ends
+        the node declines bids with "no executor ... here"."""
+        first = True
+        while True:
+            found = await self.executors.probe()
+            if first or found.keys() != self.available_executors.keys():
+                log.info("executors here: %s", ", ".join(sorted(found)) or "none")
+            self.available_executors = found
+            self.executors_probed.set()
+            first = False
+            await trio.sleep(every_s)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -54,7 +54,8 @@ class Provider:
     def __init__(self, *, actor: Any, resources: Any, onboarding: Any, executors: Any,
                  store: Any, work_dir: Path, peer_id: str, capctx: Any,
                  location: Location | None = None,
-                 available: Callable[[], Iterable[str]] | None = None) -> None:
+                 available: Callable[[], Iterable[str]] | None = None,
+                 ready: trio.Event | None = None) -> None:
         self.actor = actor
         self.rm = resources
         self.onboarding = onboarding
@@ -66,6 +67,7 @@ class Provider:
         self.location = location or Location()
         # which executors really work here; the node probes them off the event loop
         self.available = available or (lambda: self.executors.available())
+        self.ready = ready  # set once the executors were probed
         self.runtimes: dict[str, AllocationRuntime] = {}
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._nursery: trio.Nursery | None = None
@@ -133,6 +135,9 @@ class Provider:
         rid = str(p.get("request_id") or "")
         if rid and rid in self._answers:
             return self._answers[rid]
+        if self.ready is not None and not self.ready.is_set():
+            with trio.move_on_after(10):  # a node just started: its executors are being probed
+                await self.ready.wait()
         bids, declines = [], []
         for name, spec in (_obj(p.get("nodes"))).items():
             out = self.check_node(name, _obj(spec))
