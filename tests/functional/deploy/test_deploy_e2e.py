@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,13 @@ def test_service_shut_down_on_request(net: Cluster, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["status"] == "Running" and out["allocations"]["web"]["status"] == "running"
+    # live logs of a running service come from the provider
+    for _ in range(40):
+        live = json.loads(alice.cli("deployment", "logs", out["id"], "--json").stdout)
+        if "up" in live["web"].get("stdout", ""):
+            break
+        time.sleep(0.25)
+    assert live["web"]["stdout"].strip() == "up"
     r = alice.cli("deployment", "shutdown", out["id"], "--json", timeout=90)
     assert r.returncode == 0, r.stderr
     st = json.loads(alice.cli("deployment", "status", out["id"], "--json").stdout)
