@@ -51,10 +51,12 @@ def cli_argv(node: NodeInfo, args: list[str]) -> list[str]:
     return in_node(node, [*dms_argv(), *args])
 
 
-def node_env(node: NodeInfo, passphrase: str,
-             base: dict[str, str] | None = None) -> dict[str, str]:
+def node_env(node: NodeInfo, passphrase: str, base: dict[str, str] | None = None,
+             extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) + ``extra`` + the node's DMS_*."""
     env = dict(os.environ if base is None else base)
     env.pop("DMS_TESTNET_DIR", None)
+    env |= extra or {}
     env |= {"DMS_HOME": node.home, "DMS_API_PORT": str(node.api_port),
             "DMS_PASSPHRASE": passphrase, "PYTHONUNBUFFERED": "1"}
     return env

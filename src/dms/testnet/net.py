@@ -64,6 +64,7 @@ class Testnet:
         self._state: TestnetState | None = None
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._spawned: list[subprocess.Popen[bytes]] = []
+        self._env: dict[str, str] = {}  # extra daemon environment (up(env=...))
 
     @classmethod
     def open(cls, tdir: str | Path | None = None) -> Testnet:
@@ -97,7 +98,8 @@ class Testnet:
            base_dir: str | Path | None = None, *, daemons: bool = True,
            progress: Progress | None = None, timeout_s: float = 60.0,
            shaper: str = "auto", trust: bool = True, onboard: bool = False,
-           settings: dict[str, Any] | None = None) -> list[NodeInfo]:
+           settings: dict[str, Any] | None = None,
+           env: dict[str, str] | None = None) -> list[NodeInfo]:
         """Make the network and start ``n`` daemons; returns them once all are healthy.
 
         ``latency`` is the one-way delay each node adds to what it sends (round trip
@@ -109,6 +111,7 @@ class Testnet:
         node's ``dms`` and ``user`` keys (:mod:`dms.testnet.trust`). ``onboard``: run
         ``dms onboard`` (:data:`ONBOARD_ARGS`) on every node. ``settings``: extra
         dotted config keys for every node (``{"executor.enabled": ["docker"]}``).
+        ``env``: extra environment for every daemon (``{"DOCKER_HOST": url}``).
         On any failure everything made so far is removed.
         """
         say = progress or (lambda _m: None)
@@ -133,6 +136,7 @@ class Testnet:
                                   hint=f"run `dms testnet down --dir {tdir}` first")
         tdir.mkdir(parents=True, exist_ok=True)
         self._dir = tdir
+        self._env = dict(env or {})
         s = TestnetState(id=tid, dir=str(tdir), mode="loopback" if loopback else "netns",
                          delay_ms=shape.delay_ms, jitter_ms=shape.jitter_ms,
                          loss_pct=shape.loss_pct, created_at=time.time(), daemons=daemons)
@@ -213,7 +217,8 @@ class Testnet:
         with open(node.log, "ab") as out:
             proc = subprocess.Popen(launch.daemon_argv(node), stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=launch.node_env(node, self._passphrase()),
+                                    env=launch.node_env(node, self._passphrase(),
+                                                        extra=self._env),
                                     start_new_session=True)
         node.pid = proc.pid
         self._procs[node.name] = proc
