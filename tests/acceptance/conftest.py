@@ -6,7 +6,12 @@
   passed. When it starts passing, the strict xfail fails: remove the tag;
 - each test records the junit properties ``feature`` and ``scenario`` for the report;
 - one session-wide loopback testnet of 3 nodes (``node0``..``node2``) serves all
-  scenarios; "node 1" in a step is ``node1``.
+  scenarios; "node 1" in a step is ``node1``. Its daemons get ``DOCKER_HOST`` of the
+  tests' own dockerd (``dms.testing.dockerd``), with the busybox test image built;
+  when that dockerd cannot start, the testnet runs without it and every docker step
+  fails with the reason;
+- shaped (netns) testnets are made once per (size, latency) and shared by the
+  scenarios that ask for the same one.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import shlex
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +56,42 @@ def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any,
 
 
 @pytest.fixture(scope="session")
-def acceptance_testnet(tmp_path_factory: pytest.TempPathFactory):
-    with make_testnet(NODES, loopback=True,
+def docker_env() -> dict[str, str]:
+    """``{"DOCKER_HOST": url}`` of the tests' dockerd with the busybox image, or
+    ``{"error": why}`` when it cannot run here (docker steps then fail with that)."""
+    from dms.testing.dockerd import ensure_dockerd
+    from dms.testing.images import ensure_busybox_image
+
+    try:
+        host = ensure_dockerd()
+        ensure_busybox_image(host)
+    except Exception as exc:  # any failure: reported by every docker step
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {"DOCKER_HOST": host}
+
+
+@pytest.fixture(scope="session")
+def acceptance_testnet(tmp_path_factory: pytest.TempPathFactory,
+                       docker_env: dict[str, str]) -> Iterator[Testnet]:
+    env = {k: v for k, v in docker_env.items() if k == "DOCKER_HOST"}
+    with make_testnet(NODES, loopback=True, env=env,
                       base_dir=tmp_path_factory.mktemp("acceptance") / "testnet") as tn:
         yield tn
+
+
+@pytest.fixture(scope="session")
+def shaped_testnet(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[Callable[[int, str], Testnet]]:
+    """``shaped_testnet(n, latency)``: made on first use, shared, torn down at the end."""
+    made: dict[tuple[int, str], Testnet] = {}
+    with contextlib.ExitStack() as stack:
+        def get(n: int, latency: str) -> Testnet:
+            if (n, latency) not in made:
+                base = tmp_path_factory.mktemp("shaped") / "testnet"
+                made[(n, latency)] = stack.enter_context(
+                    make_testnet(n, latency=latency, base_dir=base))
+            return made[(n, latency)]
+        yield get
 
 
 @pytest.fixture
@@ -130,11 +167,10 @@ def a_testnet(acceptance_testnet: Testnet, n: int) -> Testnet:
 
 @given(parsers.parse("a shaped testnet of {n:d} nodes with {latency} latency"),
        target_fixture="tn")
-def a_shaped_testnet(scenario_stack: contextlib.ExitStack, tmp_path: Path, n: int,
+def a_shaped_testnet(shaped_testnet: Callable[[int, str], Testnet], n: int,
                      latency: str) -> Testnet:
-    """Namespaces with shaped links (needs root): made for this scenario only."""
-    return scenario_stack.enter_context(
-        make_testnet(n, latency=latency, base_dir=tmp_path / "shaped-testnet"))
+    """Namespaces with shaped links (needs root), shared by scenarios that ask alike."""
+    return shaped_testnet(n, latency)
 
 
 @given(parsers.parse("a testnet of {n:d} nodes that do not trust each other"),
@@ -223,10 +259,48 @@ def wasm_module(tmp_path: Path, ctx: dict[str, Any], text: str) -> None:
 def deploy_ensemble(tn: Testnet, tmp_path: Path, ctx: dict[str, Any], i: int,
                     docstring: str) -> None:
     text = fill(docstring, tn).replace("<wasm module>", ctx.get("wasm", "<no module>"))
+    if "<busybox image>" in text:
+        from dms.testing.images import BUSYBOX_IMAGE
+        text = text.replace("<busybox image>", BUSYBOX_IMAGE)
+    if "<host kernel>" in text:
+        from dms.testing.guest import find_kernel
+        text = text.replace("<host kernel>", str(find_kernel()[0]))
     path = tmp_path / "ensemble.yaml"
     path.write_text(text)
-    ctx["result"] = tn.exec(i, ["deploy", "-f", str(path), "--json", "--timeout", "20s"],
-                            timeout_s=120)
+    r = ctx["result"] = tn.exec(i, ["deploy", "-f", str(path), "--json", "--timeout", "20s"],
+                                timeout_s=150)
+    ctx["deployer"] = i
+    with contextlib.suppress(ValueError, TypeError, KeyError):
+        ctx["deployment"] = json.loads(r.stdout)["id"]
+
+
+@given(parsers.parse("node {i:d} is onboarded with the docker executor"))
+def node_onboarded_with_docker(tn: Testnet, docker_env: dict[str, str], i: int) -> None:
+    if "error" in docker_env:
+        pytest.fail(f"the tests' dockerd is not available: {docker_env['error']}")
+    node_is_onboarded(tn, i)
+    r = tn.exec(i, ["status", "--json"])
+    executors = json.loads(r.stdout).get("executors") if r.returncode == 0 else None
+    if not executors or "docker" not in executors:
+        pytest.fail(f"node {i} does not offer docker (executors: {executors}); its daemon "
+                    f"has DOCKER_HOST={docker_env['DOCKER_HOST']}, see {tn.logs(i)}")
+
+
+@when("I stop the deployment")
+def stop_deployment(tn: Testnet, ctx: dict[str, Any]) -> None:
+    ctx["result"] = tn.exec(ctx["deployer"], ["deployment", "shutdown", _deployment(ctx),
+                                              "--json"], timeout_s=90)
+
+
+@when(parsers.parse("node {a:d} dials node {b:d} at the address the DHT found"))
+def dial_found_address(tn: Testnet, ctx: dict[str, Any], a: int, b: int) -> None:
+    peer = tn.node(b).peer_id
+    found = _json_path(json.loads(_result(ctx).stdout), "peer")
+    addrs = [x for x in (found or {}).get("addrs", []) if "/tcp/" in x]
+    if not addrs:
+        pytest.fail(f"the DHT gave no TCP address for node {b}: {found}")
+    addr = addrs[0] if "/p2p/" in addrs[0] else f"{addrs[0]}/p2p/{peer}"
+    ctx["result"] = tn.exec(a, ["peers", "connect", addr, "--json"])
 
 
 # -- Then ------------------------------------------------------------------------------
@@ -235,6 +309,19 @@ def _result(ctx: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     if "result" not in ctx:
         pytest.fail("no command ran in this scenario before the check")
     return ctx["result"]
+
+
+def _deployment(ctx: dict[str, Any]) -> str:
+    if "deployment" not in ctx:
+        r = _result(ctx)
+        pytest.fail(f"no deployment was made in this scenario:\n{r.stdout}{r.stderr}")
+    return str(ctx["deployment"])
+
+
+def _allocations(tn: Testnet, i: int) -> dict[str, Any]:
+    r = tn.exec(i, ["resources", "allocated", "--json"])
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
 
 
 @then(parsers.parse("the exit code is {code:d}"))
@@ -329,3 +416,57 @@ def every_node_has_its_own_did(tn: Testnet) -> None:
         dids.append(json.loads(r.stdout)["did"])
     assert len(set(dids)) == len(dids) == len(tn.nodes)
     assert all(d.startswith("did:key:z6Mk") for d in dids)
+
+
+@then(parsers.parse('the deployment reaches "{status}"'))
+def deployment_reaches(tn: Testnet, ctx: dict[str, Any], status: str) -> None:
+    dep, deadline = _deployment(ctx), time.monotonic() + 60
+    while True:
+        r = tn.exec(ctx["deployer"], ["deployment", "status", dep, "--json"])
+        got = json.loads(r.stdout).get("status") if r.returncode == 0 else r.stderr
+        if got == status:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"deployment {dep} is {got!r}, not {status!r}, after 60s:\n{r.stdout}")
+        time.sleep(0.5)
+
+
+@then(parsers.parse('its logs contain "{text}"'))
+def logs_contain(tn: Testnet, ctx: dict[str, Any], text: str) -> None:
+    r = tn.exec(ctx["deployer"], ["deployment", "logs", _deployment(ctx), "--json"])
+    assert r.returncode == 0, r.stderr
+    # every stream of every allocation: stdout, stderr, a microVM's console
+    out = " ".join(str(t) for v in json.loads(r.stdout).values() for t in v.values())
+    assert text in out, f"{text!r} not in the logs: {r.stdout}"
+
+
+@then(parsers.parse("node {i:d} holds resources for it"))
+def node_holds_resources(tn: Testnet, i: int) -> None:
+    got = _allocations(tn, i)
+    assert got["allocated"], f"node {i} has nothing allocated: {got}"
+
+
+@then("no allocation is left on any node")
+def nothing_allocated(tn: Testnet) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        left = {nd.name: a for nd in tn.nodes
+                if (a := _allocations(tn, nd.name))["allocated"] or a["committed"]}
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"still allocated after 20s: {left}")
+        time.sleep(0.5)
+
+
+@then(parsers.parse("node {a:d} lists node {b:d} among its peers"))
+def lists_peer(tn: Testnet, a: int, b: int) -> None:
+    got = _peers_of(tn, a)
+    assert tn.node(b).peer_id in got, f"node {a} lists {sorted(got)}"
+
+
+@then(parsers.parse("every hello answer took at least {ms:d} ms"))
+def hello_rtts_at_least(ctx: dict[str, Any], ms: int) -> None:
+    answers = json.loads(_result(ctx).stdout)
+    rtts = [a.get("rtt_ms") for a in answers]
+    assert answers and all(isinstance(x, int | float) and x >= ms for x in rtts), answers

@@ -89,11 +89,26 @@ Feature: Deployments
     And the JSON output has "status" equal to "Failed"
     And the output contains "needs 4096 cores"
 
-  @pending
   Scenario: A service keeps running until it is stopped
     Given a testnet of 3 nodes
     And node 1 is onboarded with the docker executor
-    When I deploy a service from node 0
-    Then the deployment reaches "Running"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        web:
+          type: service
+          executor: docker
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: docker, image: <busybox image>, cmd: [sh, -c, "trap 'exit 0' TERM; echo up; while :; do sleep 1; done"]}
+      nodes:
+        n1: {allocations: [web], peer: <peer id of node 1>}
+      """
+    Then the exit code is 0
+    And the deployment reaches "Running"
+    And the JSON output has "allocations.web.status" equal to "running"
+    And node 1 holds resources for it
     When I stop the deployment
-    Then no allocation is left on any node
+    Then the exit code is 0
+    And the deployment reaches "Stopped"
+    And no allocation is left on any node

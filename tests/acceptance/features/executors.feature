@@ -28,17 +28,42 @@ Feature: Executors
     And the JSON output has "allocations.hello.exit_code" equal to 0
     And the JSON output has "logs.hello.stdout" containing "hello"
 
-  @pending
   Scenario: A container task runs on the docker executor
     Given a testnet of 3 nodes
     And node 1 is onboarded with the docker executor
-    When I deploy a busybox container that prints "hello" from node 0
-    Then the deployment reaches "Completed"
-    And its logs contain "hello"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        hello:
+          type: task
+          executor: docker
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: docker, image: <busybox image>, cmd: [sh, -c, echo hello from a container]}
+      nodes:
+        n1: {allocations: [hello], peer: <peer id of node 1>}
+      """
+    Then the exit code is 0
+    And the JSON output has "allocations.hello.exit_code" equal to 0
+    And the deployment reaches "Completed"
+    And its logs contain "hello from a container"
 
-  @pending
-  Scenario: A microVM task runs on the qemu executor
+  Scenario: A microVM task runs on the microvm executor (QEMU)
     Given a testnet of 3 nodes
     And node 2 is onboarded
-    When I deploy a microVM task from node 0
-    Then the deployment reaches "Completed"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        vm:
+          type: task
+          executor: microvm
+          resources: {cpu: {cores: 1}, ram: {size: 256MiB}, disk: {size: 64MiB}}
+          execution: {type: microvm, kernel_image: <host kernel>, cmd: [sh, -c, echo hello from a microVM]}
+      nodes:
+        n1: {allocations: [vm], peer: <peer id of node 2>}
+      """
+    Then the exit code is 0
+    And the JSON output has "allocations.vm.exit_code" equal to 0
+    And the deployment reaches "Completed"
+    And its logs contain "hello from a microVM"

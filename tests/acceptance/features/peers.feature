@@ -32,16 +32,26 @@ Feature: Peers and status
     And every other node answers the hello
 
   Scenario: Round trips reflect the configured latency
-    Given a shaped testnet of 2 nodes with 30ms latency
+    Given a shaped testnet of 3 nodes with 30ms latency
     And every node is connected to node 0
     When I run "dms peers ping <peer id of node 0> -c 3 --json" on node 1
     Then the exit code is 0
     And every round trip is at least 60 ms
 
-  @pending
-  Scenario: A node reaches a peer it is not connected to through the DHT
+  Scenario: A broadcast hello reports round trips that reflect the configured latency
+    Given a shaped testnet of 3 nodes with 30ms latency
+    And every node is connected to node 0
+    When I run "dms hello --json --window 3" on node 0
+    Then the exit code is 0
+    And every other node answers the hello
+    And every hello answer took at least 60 ms
+
+  Scenario: A node finds another node in the DHT and dials the address it found
     Given a testnet of 3 nodes
     And every node is connected to node 0
-    When I run "dms peers connect <peer id of node 2> --via-dht" on node 1
+    When I run "dms peers dht --find <peer id of node 2> --json" on node 1
+    Then the exit code is 0
+    And the JSON output has "peer.peer_id" equal to "<peer id of node 2>"
+    When node 1 dials node 2 at the address the DHT found
     Then the exit code is 0
     And node 1 lists node 2 among its peers
