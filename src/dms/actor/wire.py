@@ -43,6 +43,60 @@ def canonical_json(obj: Any) -> bytes:
     return _ENCODER.encode(obj).encode("utf-8")
 
 
+_encode_str = json.encoder.encode_basestring  # what the encoder uses with ensure_ascii=False
+_HANDLE_JSON: dict[Handle, str] = {}
+
+
+def _handle_json(h: Handle) -> str:
+    """The canonical JSON of a handle, memoized (a node talks to few actors)."""
+    s = _HANDLE_JSON.get(h)
+    if s is None:
+        if len(_HANDLE_JSON) >= 4096:
+            _HANDLE_JSON.clear()
+        s = _HANDLE_JSON[h] = _ENCODER.encode(h.to_dict())
+    return s
+
+
+def _opt_str(s: str | None) -> str:
+    return "null" if s is None else _encode_str(s)
+
+
+def _fast_body(env: Envelope) -> bytes | None:
+    """``canonical_json(env.body())`` assembled from parts (keys in sorted order), or
+    ``None`` when a field has an unusual type and the generic encoder must decide."""
+    expiry = env.expiry
+    if type(expiry) is float:
+        if expiry != expiry or expiry in (float("inf"), float("-inf")):
+            return None
+    elif type(expiry) is not int:
+        return None
+    tokens = env.tokens
+    if type(tokens) is not list or type(env.version) is not int:
+        return None
+    for t in tokens:
+        if type(t) is not str:
+            return None
+    for s in (env.behavior, env.nonce):
+        if type(s) is not str:
+            return None
+    for o in (env.reply_to, env.topic):
+        if o is not None and type(o) is not str:
+            return None
+    to = "null" if env.to is None else _handle_json(env.to)
+    return "".join((
+        '{"behavior":', _encode_str(env.behavior),
+        ',"expiry":', repr(expiry),
+        ',"from":', _handle_json(env.sender),
+        ',"nonce":', _encode_str(env.nonce),
+        ',"payload":', _ENCODER.encode(env.payload),
+        ',"reply_to":', _opt_str(env.reply_to),
+        ',"to":', to,
+        ',"tokens":[', ",".join([_encode_str(t) for t in tokens]),
+        '],"topic":', _opt_str(env.topic),
+        ',"v":', repr(env.version), "}",
+    )).encode("utf-8")
+
+
 @dataclass(frozen=True, slots=True)
 class Handle:
     """Names an actor: its DID, the libp2p peer that hosts it, and its inbox there."""
@@ -62,7 +116,8 @@ class Handle:
             did, peer, inbox = d["did"], d["peer"], d.get("inbox", ROOT_INBOX)
         except KeyError as exc:
             raise ValidationError(f"handle misses {exc.args[0]!r}") from exc
-        if not all(isinstance(x, str) and x for x in (did, peer, inbox)):
+        if not (isinstance(did, str) and isinstance(peer, str) and isinstance(inbox, str)
+                and did and peer and inbox):
             raise ValidationError("handle fields must be non-empty strings")
         return cls(did, peer, inbox)
 
@@ -93,7 +148,7 @@ class Envelope:
 
     def encoded_body(self) -> bytes:
         if self.raw_body is None:
-            self.raw_body = canonical_json(self.body())
+            self.raw_body = _fast_body(self) or canonical_json(self.body())
         return self.raw_body
 
     def signing_bytes(self) -> bytes:
