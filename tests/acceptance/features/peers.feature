@@ -32,16 +32,16 @@ Feature: Peers and status
     And every other node answers the hello
 
   Scenario: Round trips reflect the configured latency
-    Given a shaped testnet of 3 nodes with 30ms latency
+    Given a shaped testnet of 5 nodes with 30ms latency
     And every node is connected to node 0
     When I run "dms peers ping <peer id of node 0> -c 3 --json" on node 1
     Then the exit code is 0
     And every round trip is at least 60 ms
 
   Scenario: A broadcast hello reports round trips that reflect the configured latency
-    Given a shaped testnet of 3 nodes with 30ms latency
+    Given a shaped testnet of 5 nodes with 30ms latency
     And every node is connected to node 0
-    When I run "dms hello --json --window 3" on node 0
+    When I run "dms hello --json --window 2" on node 0
     Then the exit code is 0
     And every other node answers the hello
     And every hello answer took at least 60 ms
