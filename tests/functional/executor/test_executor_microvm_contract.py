@@ -5,14 +5,11 @@ Each case boots the Debian cloud kernel with the dms busybox guest (~2-4 s under
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import psutil
 import pytest
@@ -20,24 +17,12 @@ import pytest
 from dms.executor.contract import Handle, Limits, WorkloadSpec
 from dms.executor.microvm import MicroVMExecutor, MicroVMSettings
 from dms.executor.microvm.state import load_all, process_alive
+from dms.testing import executor_contract as contract
 from dms.testing.guest import Guest, build_guest
 
 pytestmark = [pytest.mark.functional, pytest.mark.qemu, pytest.mark.slow]
 
 
-def _load_contract() -> ModuleType:
-    name = "dms_executor_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
 
 COMMANDS: dict[str, tuple[str, ...]] = {
     "hello": ("sh", "-c", "echo hello"),

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from dms.executor.contract import Handle, Limits, WorkloadSpec
 from dms.executor.wasm import WasmExecutor, WasmSettings
 from dms.executor.wasm import examples as wat
+from dms.testing import executor_contract as contract
 
 pytestmark = pytest.mark.functional
 
 
-def _load_contract() -> ModuleType:
-    name = "dms_executor_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parent / "contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
 
 MODULES: dict[str, str] = {
     "hello": wat.hello_wat("hello\n"),

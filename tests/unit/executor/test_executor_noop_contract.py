@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from dms.executor.contract import Handle, Limits, WorkloadSpec
 from dms.executor.noop import Emit, NoopBackend, NoopBehavior, NoopExecutor
+from dms.testing import executor_contract as contract
 
 pytestmark = pytest.mark.unit
 
 
-def _load_contract() -> ModuleType:
-    name = "dms_executor_contract"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "functional" / "executor" / "contract.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-contract = _load_contract()
 
 BEHAVIORS: dict[str, NoopBehavior] = {
     "hello": NoopBehavior.printing("hello"),

@@ -16,28 +16,18 @@ Subclass :class:`ExecutorContract` in a test module (its name must start with
                         exists in the backend (containers, processes, files); empty
                         after remove()
 
-Import it by path under one shared module name (test dirs are not packages, and
-``contract`` is a common name)::
+Import it and subclass::
 
-    import importlib.util, sys
-    from pathlib import Path
+    from dms.testing.executor_contract import ExecutorContract
 
-    def _load_contract():
-        name = "dms_executor_contract"
-        if name not in sys.modules:
-            path = Path(__file__).resolve().parents[2] / "functional/executor/contract.py"
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        return sys.modules[name]
-
-    class TestMyExecutorContract(_load_contract().ExecutorContract):
+    class TestMyExecutorContract(ExecutorContract):
         pass
 
 See ``tests/unit/executor/test_executor_noop_contract.py`` (noop) and
 ``tests/functional/executor/test_executor_docker_contract.py`` (docker) for complete
-examples. Assertions carry messages because this module is not assertion-rewritten.
+examples. Assertions carry messages because this module is not assertion-rewritten. Like
+``trio.testing``'s stream checks, it ships in the package so that any executor, in or
+out of this tree, can be held to the same contract.
 """
 
 from __future__ import annotations
