@@ -145,7 +145,9 @@ def hello(home: Path | None, as_json: bool, window: float) -> None:
     """Broadcast hello on the network and list who answered."""
     out = _caller(home).call("/dms/node/hello", {"window": window}, timeout=window + 10)
     emit(out, as_json, lambda d: click.echo(
-        table([(r.get("peer_id"), r.get("did")) for r in d], ["peer id", "did"]) if d else "no answers"))
+        table([(r.get("peer_id"), r.get("did"),
+                f"{r['rtt_ms']:.1f}" if isinstance(r.get("rtt_ms"), int | float) else "")
+               for r in d], ["peer id", "did", "rtt ms"]) if d else "no answers"))
 
 
 # -- onboarding and resources --------------------------------------------------------------

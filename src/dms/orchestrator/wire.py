@@ -63,8 +63,9 @@ def requirements_from_plan(node: Any) -> Requirements:
     res = Resources.of(totals.cpu_cores, totals.ram_bytes, totals.disk_bytes,
                        tuple(GPU(vendor=g.vendor, model=g.model, vram=g.vram_bytes or 0)
                              for g in totals.gpus))
-    execs = sorted({WORKLOAD_EXECUTOR.get(e, str(e)) if not isinstance(e, str) else e
-                    for e in node.executors})
+    # ensemble executor names (qemu, microvm, firecracker, ...) -> registry names
+    by_value = {str(k): v for k, v in WORKLOAD_EXECUTOR.items()}
+    execs = sorted({by_value.get(str(e), str(e)) for e in node.executors})
     accept: tuple[Location, ...] = ()
     reject: tuple[Location, ...] = ()
     if node.location is not None:
