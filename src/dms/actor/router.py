@@ -1,7 +1,7 @@
 """Per-node message routing: frames and topic messages -> the right local actor.
 
     Network ──frame(peer, bytes)──> Router._on_frame ─┬─ reply   -> actor.on_reply (inline)
-    gossipsub ──(peer, bytes)─────> Router._on_topic ─┴─ request -> actor.on_request (task)
+    gossipsub ──(peer, bytes)─────> Router._on_topic ─┴─ request -> actor.on_request (worker)
 
 Several actors live on one node (the node actor at inbox "root", allocations at their
 own inboxes), each with its own key; they share the node's peer id and kept streams.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 
 from dms.actor.wire import ROOT_INBOX, Envelope, Handle
+from dms.actor.workers import Workers
 from dms.errors import DMSError, NetworkError
 
 if TYPE_CHECKING:
@@ -48,16 +49,18 @@ class Router:
         self._actors: dict[str, Actor] = {}
         self._topics: dict[str, set[str]] = {}  # topic -> inboxes
         self._nursery: trio.Nursery | None = None
+        self._workers: Workers | None = None
         network.set_frame_handler(self._on_frame)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            self._workers = Workers(nursery)
             task_status.started(self)
             try:
                 await trio.sleep_forever()
             finally:
-                self._nursery = None
+                self._nursery = self._workers = None
 
     # ---- actors and topics -----------------------------------------------------
 
@@ -106,6 +109,13 @@ class Router:
                                hint="start Router.serve() with nursery.start first")
         self._nursery.start_soon(fn, *args)
 
+    def _handle(self, fn: Any, *args: Any) -> None:
+        """Run a request (or a refusal) in a pooled worker task."""
+        if self._workers is None:
+            raise NetworkError("the actor router is not running",
+                               hint="start Router.serve() with nursery.start first")
+        self._workers.submit(fn, *args)
+
     def _decode(self, peer: str, data: bytes) -> Envelope | None:
         try:
             env = Envelope.from_wire(data)
@@ -133,7 +143,7 @@ class Router:
         if env.is_reply:
             actor.on_reply(env)
         else:
-            self._spawn(actor.on_request, env)
+            self._handle(actor.on_request, env)
 
     def _no_such_actor(self, env: Envelope) -> None:
         root = self._actors.get(ROOT_INBOX)
@@ -143,7 +153,7 @@ class Router:
         err = DMSError(f"no actor {env.to.did if env.to else '?'} at inbox "
                        f"{env.to.inbox if env.to else '?'} on peer {self.peer_id}",
                        code="no_such_actor", hint="the actor may have stopped; check the handle")
-        self._spawn(root.reply_error, env, err)
+        self._handle(root.reply_error, env, err)
 
     async def _topic_loop(self, topic: str, messages: AsyncIterator[tuple[str, bytes]]) -> None:
         try:
@@ -154,7 +164,7 @@ class Router:
                 for inbox in list(self._topics.get(topic, ())):
                     actor = self._actors.get(inbox)
                     if actor is not None:
-                        self._spawn(actor.on_request, env)
+                        self._handle(actor.on_request, env)
         except (DMSError, trio.BrokenResourceError, trio.ClosedResourceError,
                 trio.EndOfChannel) as exc:
             log.error("subscription to %s ended: %s", topic, exc)
