@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,24 @@ def build_host(key: SigningKey, settings: NetworkSettings, **extra: Any) -> IHos
     except Exception as exc:  # multiaddr raises several unrelated types
         raise ConfigError(f"bad listen address in {settings.listen_addrs}: {exc}",
                           hint="use multiaddrs like /ip4/0.0.0.0/tcp/9000") from exc
-    return new_host(key_pair=kp, sec_opt=sec_opt, muxer_preference="YAMUX",
+    host = new_host(key_pair=kp, sec_opt=sec_opt, muxer_preference="YAMUX",
                     listen_addrs=listen, connection_config=connection_config(settings),
                     enable_mDNS=settings.mdns, psk=psk, **extra)
+    _register_mdns_off_loop(host)
+    return host
+
+
+def _register_mdns_off_loop(host: IHost) -> None:
+    """py-libp2p registers the mDNS service from ``host.run()`` with zeroconf's blocking
+    ``register_service`` (name probing: ~1.6 s here), which stalls the event loop and the
+    node's start-up. Registration goes to a thread instead; discovery is unchanged."""
+    mdns = getattr(host, "mDNS", None)
+    broadcaster = getattr(mdns, "broadcaster", None)
+    if broadcaster is None:
+        return
+    register = broadcaster.register
+
+    def register_in_thread() -> None:
+        threading.Thread(target=register, name="dms-mdns-register", daemon=True).start()
+
+    broadcaster.register = register_in_thread
