@@ -75,15 +75,17 @@ class FrameReader:
         self._decoder = FrameDecoder(max_frame)
         self._ready: list[bytes] = []
         self._chunk = chunk
+        # resolved once per reader, not per read (an import statement costs ~1 us a call)
+        from libp2p.network.stream.exceptions import StreamEOF
+
+        self._eof: type[Exception] = StreamEOF
 
     async def read_frames(self) -> list[bytes] | None:
         """Every frame available after at least one read; ``None`` at end of stream."""
-        from libp2p.network.stream.exceptions import StreamEOF
-
         while True:
             try:
                 data = await self._stream.read(self._chunk)
-            except StreamEOF:
+            except self._eof:
                 return None
             if not data:  # some stream kinds still signal EOF this way
                 return None
