@@ -119,7 +119,18 @@ class Handle:
         if not (isinstance(did, str) and isinstance(peer, str) and isinstance(inbox, str)
                 and did and peer and inbox):
             raise ValidationError("handle fields must be non-empty strings")
-        return cls(did, peer, inbox)
+        if cls is not Handle:
+            return cls(did, peer, inbox)
+        key = (did, peer, inbox)
+        h = _HANDLES.get(key)
+        if h is None:  # handles are immutable: decoded ones are shared (a node sees few)
+            if len(_HANDLES) >= 4096:
+                _HANDLES.clear()
+            h = _HANDLES[key] = cls(did, peer, inbox)
+        return h
+
+
+_HANDLES: dict[tuple[str, str, str], Handle] = {}
 
 
 @dataclass(slots=True)
@@ -185,21 +196,26 @@ class Envelope:
             sender = Handle.from_dict(d["from"])
         except KeyError as exc:
             raise ValidationError(f"envelope misses {exc.args[0]!r}") from exc
-        to = Handle.from_dict(d["to"]) if d.get("to") is not None else None
+        to = d.get("to")
+        if to is not None:
+            to = Handle.from_dict(to)
         tokens = d.get("tokens") or []
+        reply_to, topic = d.get("reply_to"), d.get("topic")
         if not (isinstance(behavior, str) and behavior.startswith("/")):
             raise ValidationError("behavior must be a path like /public/hello")
         if not isinstance(nonce, str) or not 8 <= len(nonce) <= 64:
             raise ValidationError("nonce must be a string of 8 to 64 characters")
         if not isinstance(expiry, int | float) or isinstance(expiry, bool):
             raise ValidationError("expiry must be a number (unix seconds)")
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        if not isinstance(tokens, list) or (tokens and not all(isinstance(t, str)
+                                                               for t in tokens)):
             raise ValidationError("tokens must be a list of strings")
-        for name in ("reply_to", "topic"):
-            if d.get(name) is not None and not isinstance(d[name], str):
-                raise ValidationError(f"{name} must be a string or null")
+        if reply_to is not None and not isinstance(reply_to, str):
+            raise ValidationError("reply_to must be a string or null")
+        if topic is not None and not isinstance(topic, str):
+            raise ValidationError("topic must be a string or null")
         return cls(behavior=behavior, sender=sender, nonce=nonce, expiry=expiry, to=to,
-                   reply_to=d.get("reply_to"), topic=d.get("topic"), payload=d.get("payload"),
+                   reply_to=reply_to, topic=topic, payload=d.get("payload"),
                    tokens=tokens, signature=sig, raw_body=raw)
 
 
