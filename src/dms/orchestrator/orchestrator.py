@@ -31,9 +31,9 @@ from dms.allocation.runtime import ENDED, workload_to_dict
 from dms.errors import DMSError, NotFound, ValidationError, find_dms_error
 from dms.orchestrator import deployments as dep
 from dms.orchestrator import wire
+from dms.orchestrator.bidding import collect_bids, measure_rtts
 from dms.orchestrator.select import (
     Bid,
-    Decline,
     EdgeConstraint,
     NoPlacement,
     Placement,
@@ -206,67 +206,6 @@ class Orchestrator:
                            "peer": np.peer}
         return {"ensemble_id": eid, "request_id": secrets.token_hex(8), "nodes": nodes}, reqs
 
-    async def _collect(self, request: dict[str, Any], plan: Any) -> tuple[list[Bid], list[Decline]]:
-        """Ask for bids: directly to every connected peer and to pinned peers (fast, point to
-        point), and on the gossip topic (reaches peers we are not connected to). Stops as
-        soon as every connected and pinned peer has answered, or when the bid window ends."""
-        bids: list[Bid] = []
-        declines: list[Decline] = []
-        answered: set[str] = set()
-
-        def take(ans: Any) -> None:
-            if not isinstance(ans, dict):
-                return
-            if isinstance(ans.get("peer_id"), str):
-                answered.add(ans["peer_id"])
-            for b in ans.get("bids") or ():
-                try:
-                    bids.append(Bid.from_dict(b))
-                except (KeyError, TypeError, ValueError):
-                    continue
-            for d in ans.get("declines") or ():
-                declines.append(Decline(d.get("node", "?"), d.get("peer_id", "?"),
-                                        tuple(d.get("reasons") or ())))
-
-        me = getattr(self.network, "peer_id", None)
-        connected = {p.peer_id for p in self.network.connected_peers()} if self.network else set()
-        pinned = {np.peer for np in plan.nodes.values() if np.peer} - {me}
-        expected = (connected | pinned) - {None}
-        window = self.settings.bid_window_s
-        done = trio.Event()
-
-        async def direct(peer: str) -> None:
-            try:
-                h = Handle(self.did_of_peer(peer), peer, ROOT_INBOX)  # type: ignore[misc]
-                take(await self.actor.invoke(h, wire.REQUEST, request, timeout=window))
-            except DMSError as exc:
-                answered.add(peer)
-                if peer in pinned:
-                    declines.extend(Decline(n, peer, (f"unreachable: {exc.message}",))
-                                    for n, np in plan.nodes.items() if np.peer == peer)
-            if expected <= answered:
-                done.set()
-
-        async def gossip() -> None:
-            for r in await self.actor.broadcast_collect(wire.TOPIC, wire.REQUEST, request,
-                                                        window=window):
-                if r.error is None:
-                    take(r.result)
-
-        with trio.move_on_after(window):
-            async with trio.open_nursery() as nursery:
-                if self.did_of_peer is not None:
-                    for peer in expected:
-                        nursery.start_soon(direct, peer)
-                nursery.start_soon(gossip)
-                if expected or self.did_of_peer is None:
-                    await done.wait()
-                    nursery.cancel_scope.cancel()
-        # one bid per (node, peer): a peer reached both ways answers twice
-        uniq = {(b.node, b.peer_id): b for b in bids}
-        udec = {(d.node, d.peer_id): d for d in declines}
-        return list(uniq.values()), list(udec.values())
-
     async def _deploy_inner(self, doc: dict[str, Any], plan: Any) -> None:
         eid = doc["id"]  # from here on, always reload by id: updates arrive concurrently
         deadline = float(self.records.get(eid)["deadline"])
@@ -282,8 +221,9 @@ class Orchestrator:
             if not waiting:
                 self._event_and_touch(eid, f"requesting bids (attempt {attempt})", dep.GENERATING)
             request["request_id"] = secrets.token_hex(8)
-            bids, declines = await self._collect(request, plan)
-            rtts = await self._measure_rtts(bids, edges) if edges else {}
+            bids, declines = await collect_bids(self.actor, self.network, self.did_of_peer,
+                                                request, plan, self.settings.bid_window_s)
+            rtts = await measure_rtts(self.actor, bids) if edges else {}
             placement = select(reqs, bids, now=time.time(), exclude=frozenset(excluded),
                                pins=pins, edges=edges, declines=declines, rtt=_oracle(rtts))
             if isinstance(placement, NoPlacement):
@@ -306,24 +246,6 @@ class Orchestrator:
                 raise DMSError(f"deployment deadline passed after {attempt} attempts",
                                code="deadline", hint="raise --timeout or add capacity")
             await trio.sleep(min(self.settings.retry_pause_s, 0.1))
-
-    async def _measure_rtts(self, bids: list[Bid], edges: list[EdgeConstraint]
-                            ) -> dict[frozenset[str], float]:
-        """RTT between candidate peers, measured by one of them (`.../constraint/edge`)."""
-        peers = sorted({(b.peer_id, b.did) for b in bids})
-        out: dict[frozenset[str], float] = {}
-        async with trio.open_nursery() as nursery:
-            for i, (pa, da) in enumerate(peers):
-                for pb, _ in peers[i + 1:]:
-                    async def measure(pa: str = pa, da: str = da, pb: str = pb) -> None:
-                        try:
-                            r = await self.actor.invoke(Handle(da, pa, ROOT_INBOX), wire.EDGE,
-                                                        {"peer": pb}, timeout=5)
-                            out[frozenset((pa, pb))] = float(r["rtt_ms"])
-                        except (DMSError, KeyError, TypeError, ValueError):
-                            pass
-                    nursery.start_soon(measure)
-        return out
 
     def _items(self, plan: Any) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {}
