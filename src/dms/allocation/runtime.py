@@ -1,8 +1,9 @@
 """One Allocation: a workload a provider runs for an ensemble, with its own key.
 
     pending ──start──▶ starting ──▶ running ──exit 0──▶ completed
-                                       │  └──exit≠0 / oom / timeout──▶ failed
-                                       └──stop──▶ stopped
+                          ▲            │  └──exit≠0 / oom / timeout──▶ failed
+                          │            ├──stop──▶ stopped
+                          └─restarting◀┘ (services that fail: up to max_restarts, back-off)
     (any ending) ──▶ resources released, final status (+ output tail) sent to the orchestrator
 
 Each allocation is an actor of its own (key generated at creation, inbox
@@ -32,7 +33,7 @@ log = logging.getLogger("dms.allocation")
 COLLECTION = "allocations"
 OUTPUT_TAIL = 64 * 1024
 
-PENDING, STARTING, RUNNING = "pending", "starting", "running"
+PENDING, STARTING, RUNNING, RESTARTING = "pending", "starting", "running", "restarting"
 COMPLETED, FAILED, STOPPED = "completed", "failed", "stopped"
 ENDED = frozenset({COMPLETED, FAILED, STOPPED})
 
@@ -50,6 +51,7 @@ class AllocationRecord:
     reason: str | None = None
     handle: dict[str, Any] | None = None
     did: str | None = None
+    restarts: int = 0
     created: float = 0.0
     updated: float = 0.0
 
@@ -104,13 +106,20 @@ def workload_from_dict(d: dict[str, Any]) -> WorkloadSpec:
 Notify = Callable[[AllocationRecord, dict[str, Any]], Awaitable[None]]
 
 
+def _why(st: ExitStatus) -> str:
+    return ("out of memory" if st.oom_killed else "deadline exceeded" if st.timed_out
+            else "lost by the executor" if st.lost else st.error
+            or f"exited with code {st.exit_code}")
+
+
 class AllocationRuntime:
     """Runs one workload on its executor and reports its life to ``notify``."""
 
     def __init__(self, record: AllocationRecord, spec: WorkloadSpec, executor: Executor,
                  store: Store, work_dir: Path, *, notify: Notify,
                  on_end: Callable[[AllocationRecord], None],
-                 module_bytes: bytes | None = None) -> None:
+                 module_bytes: bytes | None = None, max_restarts: int = 3,
+                 restart_backoff_s: float = 0.5) -> None:
         self.record = record
         self.key = SigningKey.generate()
         record.did = self.key.did
@@ -120,10 +129,13 @@ class AllocationRuntime:
         self.notify = notify
         self.on_end = on_end
         self.handle: Handle | None = None
+        self.max_restarts = max_restarts
+        self.restart_backoff_s = restart_backoff_s
         self.output: list[LogLine] = []
         self._ended = trio.Event()
         self._logs_done = trio.Event()
         self._stop_requested = False
+        self._stop_event = trio.Event()
         self.dir.mkdir(parents=True, exist_ok=True)
         results = self.dir / "results"
         results.mkdir(exist_ok=True)
@@ -159,29 +171,59 @@ class AllocationRuntime:
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self) -> None:
         try:
-            await self._set(STARTING)
-            try:
-                self.handle = await self.executor.start(self.spec)
-            except DMSError as exc:
-                await self._set(FAILED, reason=f"could not start: {exc.message}")
-                return
-            self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref}
-            await self._set(RUNNING)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._pump_logs)
-                status = await self.executor.wait(self.handle)
-                # let the log pump drain what the workload wrote last
-                with trio.move_on_after(2):
-                    await self._logs_done.wait()
-                nursery.cancel_scope.cancel()
-            await self._finish(status)
-            await self.remove()  # output and results are kept: the workload itself goes
+            while True:
+                st = await self._attempt()
+                if st is None:
+                    return  # it could not start: already failed with the reason
+                if not self._should_restart(st):
+                    await self._finish(st)
+                    return
+                self.record.restarts += 1
+                delay = min(self.restart_backoff_s * 2 ** (self.record.restarts - 1), 30.0)
+                await self._set(RESTARTING, exit_code=st.exit_code, reason=(
+                    f"{_why(st)}; restart {self.record.restarts} of {self.max_restarts} "
+                    f"in {delay:g}s"))
+                with trio.move_on_after(delay):
+                    await self._stop_event.wait()
+                if self._stop_requested:
+                    await self._set(STOPPED, reason="stopped on request")
+                    return
         except Exception as exc:
             log.exception("allocation %s crashed", self.record.id)
             await self._set(FAILED, reason=f"internal error: {exc}")
         finally:
             self._ended.set()
             self.on_end(self.record)
+
+    async def _attempt(self) -> ExitStatus | None:
+        """Start the workload once, follow its output, wait for it, remove it."""
+        await self._set(STARTING)
+        spec = self.spec
+        if self.record.restarts:  # executors need a fresh id per run
+            spec = replace(spec, id=f"{spec.id}-r{self.record.restarts}")
+        try:
+            self.handle = await self.executor.start(spec)
+        except DMSError as exc:
+            await self._set(FAILED, reason=f"could not start: {exc.message}")
+            return None
+        self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref}
+        await self._set(RUNNING)
+        self._logs_done = trio.Event()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._pump_logs)
+            st = await self.executor.wait(self.handle)
+            # let the log pump drain what the workload wrote last
+            with trio.move_on_after(2):
+                await self._logs_done.wait()
+            nursery.cancel_scope.cancel()
+        await self.remove()  # output and results are kept: the workload itself goes
+        return st
+
+    def _should_restart(self, st: ExitStatus) -> bool:
+        """Services are restarted when they fail (not when stopped, not after a clean
+        exit), up to ``max_restarts`` times with exponential back-off."""
+        return (self.record.type == "service" and not st.ok and not st.cancelled
+                and not self._stop_requested and self.record.restarts < self.max_restarts)
 
     async def _pump_logs(self) -> None:
         assert self.handle is not None
@@ -199,15 +241,19 @@ class AllocationRuntime:
         elif st.ok:
             await self._set(COMPLETED, exit_code=0)
         else:
-            why = ("out of memory" if st.oom_killed else "deadline exceeded" if st.timed_out
-                   else "lost by the executor" if st.lost else st.error
-                   or f"exited with code {st.exit_code}")
+            why = _why(st)
+            if self.record.restarts:
+                why += f" (after {self.record.restarts} restart(s))"
             await self._set(FAILED, exit_code=st.exit_code, reason=why)
 
     async def stop(self) -> None:
         self._stop_requested = True
-        if self.handle is not None and self.record.status not in ENDED:
-            await self.executor.cancel(self.handle)
+        self._stop_event.set()
+        if self.handle is not None and self.record.status in (STARTING, RUNNING):
+            try:
+                await self.executor.cancel(self.handle)
+            except DMSError as exc:  # it may have ended meanwhile
+                log.debug("cancel %s: %s", self.record.id, exc)
 
     async def wait_ended(self) -> None:
         await self._ended.wait()

@@ -69,6 +69,8 @@ class DeploymentSettings(Section):
     retry_pause_s: float = Field(default=0.5, ge=0, description="Pause between placement attempts.")
     heartbeat_s: float = Field(default=2.0, gt=0, description="How often the orchestrator checks the "
                                "allocations of running deployments.")
+    max_restarts: int = Field(default=3, ge=0, description="How often a provider restarts a "
+                              "service allocation that fails (exponential back-off from 0.5 s).")
     max_misses: int = Field(default=3, ge=1, description="Unanswered checks after which a provider's "
                             "allocations count as lost.")
 

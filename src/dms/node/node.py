@@ -149,7 +149,8 @@ class Node:
                                      work_dir=self.work_dir / "allocations",
                                      peer_id=self.network.peer_id, capctx=self.capctx,
                                      location=loc, available=lambda: self.available_executors,
-                                     ready=self.executors_probed)
+                                     ready=self.executors_probed,
+                                     max_restarts=self.config.deployment.max_restarts)
             self.provider.register()
             d = self.config.deployment
             self.orchestrator = Orchestrator(

@@ -55,7 +55,7 @@ class Provider:
                  store: Any, work_dir: Path, peer_id: str, capctx: Any,
                  location: Location | None = None,
                  available: Callable[[], Iterable[str]] | None = None,
-                 ready: trio.Event | None = None) -> None:
+                 ready: trio.Event | None = None, max_restarts: int = 3) -> None:
         self.actor = actor
         self.rm = resources
         self.onboarding = onboarding
@@ -68,6 +68,7 @@ class Provider:
         # which executors really work here; the node probes them off the event loop
         self.available = available or (lambda: self.executors.available())
         self.ready = ready  # set once the executors were probed
+        self.max_restarts = max_restarts
         self.runtimes: dict[str, AllocationRuntime] = {}
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._nursery: trio.Nursery | None = None
@@ -199,7 +200,8 @@ class Provider:
             module = item.get("module_b64")
             rt = AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
                                    self.work_dir, notify=self._notify, on_end=self._ended,
-                                   module_bytes=base64.b64decode(module) if module else None)
+                                   module_bytes=base64.b64decode(module) if module else None,
+                                   max_restarts=self.max_restarts)
             self.runtimes[rec.id] = rt
             out[rec.name] = {"id": rec.id, "did": rt.key.did, "peer_id": self.peer_id}
         for item, _ in specs:

@@ -171,3 +171,24 @@ nodes:
     dl = net[0].cli("deployment", "results", out["id"], "-o", str(tmp_path / "res"))
     assert dl.returncode == 0, dl.stderr
     assert (tmp_path / "res" / "writer" / "answer.txt").read_text() == "42"
+
+
+def test_crashing_service_is_restarted_by_its_provider(net: Cluster, tmp_path: Path) -> None:
+    alice = net[0]
+    # crashes on its first run, keeps running on the next (its /results dir persists)
+    cmd = ('["sh", "-c", "if [ -f /results/ran ]; then echo second; sleep 300; '
+           'else touch /results/ran; echo first; exit 1; fi"]')
+    r = deploy(alice, write(tmp_path, "crash.yaml", hello("flaky", "x", atype="service", cmd=cmd)))
+    assert r.returncode == 0, r.stderr
+    eid = json.loads(r.stdout)["id"]
+    for _ in range(80):
+        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
+        msgs = [e["msg"] for e in st["events"]]
+        if any("restarting" in m for m in msgs) and st["allocations"]["flaky"]["status"] == "running":
+            break
+        time.sleep(0.25)
+    assert st["status"] == "Running" and st["allocations"]["flaky"]["status"] == "running", st
+    assert any("flaky restarting (exited with code 1; restart 1 of 3" in m for m in msgs), msgs
+    assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+    logs = json.loads(alice.cli("deployment", "logs", eid, "--json").stdout)
+    assert logs["flaky"]["stdout"] == "first\nsecond\n"
