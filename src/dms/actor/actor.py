@@ -44,12 +44,15 @@ class Reply:
     rtt_s: float | None = None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class _Pending:
     expect_did: str | None  # None: a broadcast, anyone may answer
     expect_peer: str | None = None
     replies: list[Reply] = field(default_factory=list)
     event: trio.Event = field(default_factory=trio.Event)
+
+    def expire(self) -> None:  # the router's Deadlines: no reply in time
+        self.event.set()
     sent_at: float | None = None  # trio.current_time() at publish (broadcasts only)
 
 
@@ -139,10 +142,15 @@ class Actor:
             raise ValidationError("a request needs reply_to = /dms/actor/reply/<id>")
         key = (env.reply_to or "")[len(REPLY_PREFIX):]
         pending = self._pending[key] = _Pending(expect_did=dest.did, expect_peer=dest.peer_id)
+        deadlines = self.router.deadlines
         try:
             await self.router.deliver(dest, env)
-            with trio.move_on_after(timeout):
+            if deadlines.running:  # one timer task for all requests (see deadlines.py)
+                deadlines.add(trio.current_time() + timeout, pending)
                 await pending.event.wait()
+            else:
+                with trio.move_on_after(timeout):
+                    await pending.event.wait()
         finally:
             del self._pending[key]
         if not pending.replies:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
+from dms.actor.deadlines import Deadlines
 from dms.actor.wire import ROOT_INBOX, Envelope, Handle
 from dms.actor.workers import Workers
 from dms.errors import DMSError, NetworkError
@@ -50,12 +51,14 @@ class Router:
         self._topics: dict[str, set[str]] = {}  # topic -> inboxes
         self._nursery: trio.Nursery | None = None
         self._workers: Workers | None = None
+        self.deadlines = Deadlines()  # reply timeouts of this node's actors
         network.set_frame_handler(self._on_frame)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._workers = Workers(nursery)
+            await nursery.start(self.deadlines.run)
             task_status.started(self)
             try:
                 await trio.sleep_forever()
