@@ -50,7 +50,7 @@ def full_node() -> Any:
         orchestrator=SimpleNamespace(records=FakeRecords({"Running": 2, "Failed": 1})),
         provider=SimpleNamespace(runtimes={"e/a": runtime("running"), "e/b": runtime("running"),
                                            "e/c": runtime("completed"),
-                                           "e/d": runtime("restarting")}),
+                                           "e/d": runtime("paused")}),
         onboarding=SimpleNamespace(resources=FakeResources(
             Resources.of(cores=2, ram=4 * GiB, disk=20 * GiB),
             Resources.of(cores=1.5, ram=3 * GiB, disk=18 * GiB))),
@@ -79,7 +79,7 @@ def test_every_metric_with_its_labels_and_values() -> None:
     allocations = {dict(k)["status"]: v for k, v in got["dms_allocations"].items()}
     # known statuses always present; an unknown one still shows up
     assert allocations == {**dict.fromkeys(metrics.ALLOCATION_STATUSES, 0), "running": 2,
-                           "completed": 1, "restarting": 1}
+                           "completed": 1, "paused": 1}
     assert got["dms_resources_cores"] == {(("kind", "onboarded"),): 2, (("kind", "free"),): 1.5}
     assert got["dms_resources_bytes"] == {
         (("kind", "onboarded"), ("resource", "ram")): 4 * GiB,
@@ -151,3 +151,14 @@ def test_each_registry_is_its_own() -> None:
 
 def test_collector_describes_nothing_up_front() -> None:
     assert list(NodeCollector(object()).describe()) == []
+
+
+def test_known_statuses_match_their_owners() -> None:
+    """The copied status lists follow dms.orchestrator and dms.allocation."""
+    from dms.allocation import runtime as alloc
+    from dms.orchestrator.deployments import STATUSES
+
+    assert metrics.DEPLOYMENT_STATUSES == STATUSES
+    owned = {v for k, v in vars(alloc).items() if k.isupper() and isinstance(v, str)
+             and v.islower() and k not in ("COLLECTION",)}
+    assert set(metrics.ALLOCATION_STATUSES) <= owned
