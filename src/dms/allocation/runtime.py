@@ -23,6 +23,7 @@ from typing import Any
 
 import trio
 
+from dms.allocation.health import FAILURES_TO_UNHEALTHY, HealthSpec, probe
 from dms.crypto.keys import SigningKey
 from dms.errors import DMSError, ExecutorError, ValidationError
 from dms.executor.contract import Executor, ExitStatus, Handle, LogLine, WorkloadSpec
@@ -119,7 +120,7 @@ class AllocationRuntime:
                  store: Store, work_dir: Path, *, notify: Notify,
                  on_end: Callable[[AllocationRecord], None],
                  module_bytes: bytes | None = None, max_restarts: int = 3,
-                 restart_backoff_s: float = 0.5) -> None:
+                 restart_backoff_s: float = 0.5, health: HealthSpec | None = None) -> None:
         self.record = record
         self.key = SigningKey.generate()
         record.did = self.key.did
@@ -131,6 +132,8 @@ class AllocationRuntime:
         self.handle: Handle | None = None
         self.max_restarts = max_restarts
         self.restart_backoff_s = restart_backoff_s
+        self.health = health
+        self._unhealthy: str | None = None
         self.output: list[LogLine] = []
         self._ended = trio.Event()
         self._logs_done = trio.Event()
@@ -209,15 +212,39 @@ class AllocationRuntime:
         self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref}
         await self._set(RUNNING)
         self._logs_done = trio.Event()
+        self._unhealthy = None
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pump_logs)
+            if self.health is not None:
+                nursery.start_soon(self._watch_health, self.handle)
             st = await self.executor.wait(self.handle)
             # let the log pump drain what the workload wrote last
             with trio.move_on_after(2):
                 await self._logs_done.wait()
             nursery.cancel_scope.cancel()
         await self.remove()  # output and results are kept: the workload itself goes
+        if self._unhealthy is not None and not self._stop_requested:
+            return ExitStatus(exit_code=st.exit_code, error=f"unhealthy: {self._unhealthy}")
         return st
+
+    async def _watch_health(self, handle: Handle) -> None:
+        """Run the health check every interval; after FAILURES_TO_UNHEALTHY failures in a
+        row the workload is stopped and counts as failed (so a service is restarted)."""
+        assert self.health is not None
+        why_not = self.health.unsupported(self.executor)
+        if why_not:
+            log.warning("health check of %s skipped: %s", self.record.id, why_not)
+            return
+        failures = 0
+        while True:
+            await trio.sleep(self.health.interval_s)
+            ok, seen = await probe(self.health, self.executor, handle)
+            failures = 0 if ok else failures + 1
+            if failures >= FAILURES_TO_UNHEALTHY:
+                self._unhealthy = f"{failures} health checks failed, last: {seen}"
+                log.info("allocation %s is unhealthy: %s", self.record.id, self._unhealthy)
+                await self.executor.cancel(handle)
+                return
 
     def _should_restart(self, st: ExitStatus) -> bool:
         """Services are restarted when they fail (not when stopped, not after a clean

@@ -253,6 +253,8 @@ class Orchestrator:
             for aname in np.allocations:
                 ap = plan.allocations[aname]
                 item = {"name": aname, "type": ap.type, "workload": workload_to_dict(ap.workload)}
+                if ap.healthcheck is not None:
+                    item["healthcheck"] = ap.healthcheck.model_dump(mode="json")
                 if ap.workload.module is not None:
                     item["module_b64"] = _read_module(ap.workload.module)
                 out.setdefault(name, []).append(item)

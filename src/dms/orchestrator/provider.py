@@ -29,6 +29,7 @@ import trio
 
 from dms.actor.dispatcher import Message
 from dms.actor.wire import Handle
+from dms.allocation.health import HealthSpec
 from dms.allocation.runtime import (
     COLLECTION,
     ENDED,
@@ -201,7 +202,8 @@ class Provider:
             rt = AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
                                    self.work_dir, notify=self._notify, on_end=self._ended,
                                    module_bytes=base64.b64decode(module) if module else None,
-                                   max_restarts=self.max_restarts)
+                                   max_restarts=self.max_restarts,
+                                   health=HealthSpec.from_dict(item.get("healthcheck")))
             self.runtimes[rec.id] = rt
             out[rec.name] = {"id": rec.id, "did": rt.key.did, "peer_id": self.peer_id}
         for item, _ in specs:

@@ -46,7 +46,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # still gets its own sample when it occurs).
 DEPLOYMENT_STATUSES = ("Preparing", "Generating", "Committing", "Provisioning", "Running",
                        "Completed", "Failed", "Stopped")
-ALLOCATION_STATUSES = ("pending", "starting", "running", "completed", "failed", "stopped")
+ALLOCATION_STATUSES = ("pending", "starting", "running", "restarting", "completed", "failed",
+                       "stopped")
 
 METRIC_NAMES = ("dms_info", "dms_uptime_seconds", "dms_peers_connected", "dms_deployments",
                 "dms_allocations", "dms_resources_cores", "dms_resources_bytes",

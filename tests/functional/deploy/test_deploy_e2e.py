@@ -192,3 +192,38 @@ def test_crashing_service_is_restarted_by_its_provider(net: Cluster, tmp_path: P
     assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
     logs = json.loads(alice.cli("deployment", "logs", eid, "--json").stdout)
     assert logs["flaky"]["stdout"] == "first\nsecond\n"
+
+
+def test_unhealthy_service_is_restarted_healthy_one_is_left_alone(net: Cluster, tmp_path: Path) -> None:
+    alice = net[0]
+    ens = f"""version: V1
+allocations:
+  sick:
+    type: service
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}", cmd: ["sleep", "300"]}}
+    healthcheck: {{type: command, exec: ["test", "-f", "/tmp/ready"], interval: 1s}}
+  fine:
+    type: service
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}",
+                 cmd: ["sh", "-c", "touch /tmp/ready; exec sleep 300"]}}
+    healthcheck: {{type: command, exec: ["test", "-f", "/tmp/ready"], interval: 1s}}
+nodes:
+  n1:
+    allocations: [sick, fine]
+"""
+    r = deploy(alice, write(tmp_path, "health.yaml", ens))
+    assert r.returncode == 0, r.stderr
+    eid = json.loads(r.stdout)["id"]
+    for _ in range(120):
+        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
+        msgs = [e["msg"] for e in st["events"]]
+        if any("sick restarting (unhealthy" in m for m in msgs):
+            break
+        time.sleep(0.25)
+    assert any("sick restarting (unhealthy: 3 health checks failed" in m for m in msgs), msgs
+    assert not any(m.startswith("allocation fine restarting") for m in msgs), msgs
+    assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
