@@ -134,6 +134,8 @@ class AllocationRuntime:
         self.restart_backoff_s = restart_backoff_s
         self.health = health
         self._unhealthy: str | None = None
+        self._restart_reason: str | None = None
+        self._runs = 0
         self.output: list[LogLine] = []
         self._ended = trio.Event()
         self._logs_done = trio.Event()
@@ -178,6 +180,10 @@ class AllocationRuntime:
                 st = await self._attempt()
                 if st is None:
                     return  # it could not start: already failed with the reason
+                if self._restart_reason is not None and not self._stop_requested:
+                    why, self._restart_reason = self._restart_reason, None
+                    await self._set(RESTARTING, exit_code=None, reason=why)
+                    continue
                 if not self._should_restart(st):
                     await self._finish(st)
                     return
@@ -202,8 +208,9 @@ class AllocationRuntime:
         """Start the workload once, follow its output, wait for it, remove it."""
         await self._set(STARTING)
         spec = self.spec
-        if self.record.restarts:  # executors need a fresh id per run
-            spec = replace(spec, id=f"{spec.id}-r{self.record.restarts}")
+        if self._runs:  # executors need a fresh id per run
+            spec = replace(spec, id=f"{spec.id}-r{self._runs}")
+        self._runs += 1
         try:
             self.handle = await self.executor.start(spec)
         except DMSError as exc:
@@ -281,6 +288,22 @@ class AllocationRuntime:
                 await self.executor.cancel(self.handle)
             except DMSError as exc:  # it may have ended meanwhile
                 log.debug("cancel %s: %s", self.record.id, exc)
+
+    async def restart(self, reason: str) -> None:
+        """Restart the workload now (its supervisor asks, e.g. AllForOne): the current run
+        is cancelled and a new one starts at once, without counting as a failure."""
+        if self.record.status in ENDED:
+            raise ValidationError(f"allocation {self.record.id} has ended ({self.record.status}) "
+                                  "and cannot be restarted",
+                                  hint="deploy it again")
+        if self.record.status == RESTARTING or self._restart_reason is not None:
+            return  # already on its way back
+        self._restart_reason = reason
+        if self.handle is not None and self.record.status in (STARTING, RUNNING):
+            try:
+                await self.executor.cancel(self.handle)
+            except DMSError as exc:
+                log.debug("cancel %s for a restart: %s", self.record.id, exc)
 
     async def wait_ended(self) -> None:
         await self._ended.wait()

@@ -39,10 +39,12 @@ from dms.orchestrator.select import (
     Placement,
     select,
 )
+from dms.orchestrator.supervise import also_restart
 
 log = logging.getLogger("dms.orchestrator")
 
-GRANT_S = 7 * 86400.0  # how long a provider may report updates of a deployment
+GRANT_S = 7 * 86400.0
+SUPERVISED = "restarted by its supervisor"  # how long a provider may report updates of a deployment
 
 
 @dataclass(frozen=True)
@@ -411,8 +413,34 @@ class Orchestrator:
         self.records.put(doc)
         doc = self._event_and_touch(eid, f"allocation {rec['name']} {rec['status']}"
                                     + (f" ({rec['reason']})" if rec.get("reason") else ""))
+        if rec["status"] == "restarting" and not str(rec.get("reason") or "").startswith(SUPERVISED):
+            await self._supervise(doc, rec["name"])
         self._maybe_finish(doc)
         return {"ok": True}
+
+    async def _supervise(self, doc: dict[str, Any], failed: str) -> None:
+        """Apply the ensemble's supervisor strategy: the provider restarts the failed
+        allocation itself; the others its supervisor names are restarted here."""
+        from dms.spec import loads_ensemble
+
+        try:
+            sup = loads_ensemble(doc["ensemble"]).supervisor
+        except DMSError:
+            return
+        others = also_restart(sup, failed)
+        for name in others:
+            a = (doc.get("allocations") or {}).get(name) or {}
+            node = (doc.get("nodes") or {}).get(a.get("node", ""))
+            if not node or a.get("status") in ENDED or not a.get("id"):
+                continue
+            try:
+                await self.actor.invoke(self._handle(node), wire.ALLOC_RESTART,
+                                        {"allocation": a["id"],
+                                         "reason": f"{SUPERVISED} ({failed} failed)"},
+                                        timeout=self.settings.call_timeout_s)
+            except DMSError as exc:
+                self._event_and_touch(doc["id"], f"supervisor could not restart {name}: "
+                                                 f"{exc.message}")
 
     def _maybe_finish(self, doc: dict[str, Any]) -> None:
         if doc["status"] != dep.RUNNING:

@@ -84,6 +84,7 @@ class Provider:
         a.register(wire.ALLOC_STATUS, self.on_alloc_status)
         a.register(wire.ALLOC_LOGS, self.on_alloc_logs)
         a.register(wire.ALLOC_STOP, self.on_alloc_stop)
+        a.register(wire.ALLOC_RESTART, self.on_alloc_restart)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         await self.actor.subscribe(wire.TOPIC)
@@ -256,6 +257,12 @@ class Provider:
     async def on_alloc_logs(self, msg: Message) -> Any:
         rt = self._runtime(msg.payload)
         return {"output": rt.output_text(), "status": rt.record.status}
+
+    async def on_alloc_restart(self, msg: Message) -> Any:
+        rt = self._runtime(msg.payload)
+        reason = str(_obj(msg.payload).get("reason") or "restart requested")
+        await rt.restart(reason)
+        return rt.status()
 
     async def on_alloc_stop(self, msg: Message) -> Any:
         rt = self._runtime(msg.payload)

@@ -227,3 +227,43 @@ nodes:
     assert any("sick restarting (unhealthy: 3 health checks failed" in m for m in msgs), msgs
     assert not any(m.startswith("allocation fine restarting") for m in msgs), msgs
     assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+
+
+def test_all_for_one_supervisor_restarts_the_siblings(net: Cluster, tmp_path: Path) -> None:
+    alice = net[0]
+    crash_once = ('["sh", "-c", "if [ -f /results/ran ]; then exec sleep 300; '
+                  'else touch /results/ran; exit 1; fi"]')
+    ens = f"""version: V1
+allocations:
+  db:
+    type: service
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}", cmd: {crash_once}}}
+  api:
+    type: service
+    executor: docker
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 32MiB}}, disk: {{size: 32MiB}}}}
+    execution: {{type: docker, image: "{BUSYBOX_IMAGE}", cmd: ["sh", "-c", "echo api up; exec sleep 300"]}}
+nodes:
+  n1:
+    allocations: [db, api]
+supervisor:
+  strategy: AllForOne
+  allocations: [db, api]
+"""
+    r = deploy(alice, write(tmp_path, "sup.yaml", ens), "--no-wait")
+    assert r.returncode == 0, r.stderr
+    eid = json.loads(r.stdout)["id"]
+    want = "allocation api restarting (restarted by its supervisor (db failed))"
+    for _ in range(120):
+        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
+        msgs = [e["msg"] for e in st["events"]]
+        if want in msgs and all(a["status"] == "running" for a in st["allocations"].values()):
+            break
+        time.sleep(0.25)
+    assert want in msgs, msgs
+    assert all(a["status"] == "running" for a in st["allocations"].values()), st
+    assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+    logs = json.loads(alice.cli("deployment", "logs", eid, "--json").stdout)
+    assert logs["api"]["stdout"] == "api up\napi up\n"  # it ran twice

@@ -9,6 +9,7 @@ import pytest
 import trio
 
 from dms.allocation.runtime import AllocationRecord, AllocationRuntime
+from dms.errors import ValidationError
 from dms.executor.contract import WorkloadSpec
 from dms.executor.noop import NoopBehavior, NoopExecutor
 from dms.store import MemoryStore
@@ -99,3 +100,20 @@ async def test_stop_during_back_off_ends_at_once(tmp_path: Path, autojump_clock:
         await rt.wait_ended()
         assert trio.current_time() - t0 < 0.5
     assert seen[-1][0] == "stopped" and ended == ["stopped"]
+
+
+async def test_restart_on_request_starts_a_new_run_without_counting_a_failure(
+        tmp_path: Path, autojump_clock: Any) -> None:
+    rt, seen, _ = make(tmp_path, NoopBehavior(delay_s=3600))
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rt.run)
+        await CHANGES.until(lambda: rt.record.status == "running")
+        await rt.restart("restarted by its supervisor (db failed)")
+        await CHANGES.until(lambda: [s for s, _ in seen].count("running") == 2)
+        assert rt.record.restarts == 0  # not a failure
+        await rt.stop()
+    assert [s for s, _ in seen] == ["starting", "running", "restarting", "starting", "running",
+                                    "stopped"]
+    assert seen[2][1] == "restarted by its supervisor (db failed)"
+    with pytest.raises(ValidationError, match="cannot be restarted"):
+        await rt.restart("again")
