@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dms.resources.model import GPU
-from dms.resources.probe import Probe
+from dms.resources.probe import Probe, nvml_session
 
 
 @dataclass(frozen=True)
@@ -52,37 +52,28 @@ def gpu_benchmarks(gpus: tuple[GPU, ...], probe: Probe, seconds: float) -> list[
 
 
 def _nvml_figures(probe: Probe) -> dict[str, dict[str, Any]]:
-    nv = probe.nvml()
-    if nv is None:
-        return {}
-    try:
-        nv.nvmlInit()
-    except Exception:
-        return {}
     out: dict[str, dict[str, Any]] = {}
-    try:
-        for i in range(nv.nvmlDeviceGetCount()):
-            h = nv.nvmlDeviceGetHandleByIndex(i)
-            uuid = nv.nvmlDeviceGetUUID(h)
-            uuid = uuid.decode() if isinstance(uuid, bytes) else str(uuid)
-            fig: dict[str, Any] = {}
-            for key, clock in (("sm", nv.NVML_CLOCK_SM), ("mem", nv.NVML_CLOCK_MEM)):
+    with nvml_session(probe) as nv:
+        if nv is None:
+            return out
+        try:
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                uuid = nv.nvmlDeviceGetUUID(h)
+                uuid = uuid.decode() if isinstance(uuid, bytes) else str(uuid)
+                fig: dict[str, Any] = {}
+                for key, clock in (("sm", nv.NVML_CLOCK_SM), ("mem", nv.NVML_CLOCK_MEM)):
+                    try:
+                        fig[key] = int(nv.nvmlDeviceGetMaxClockInfo(h, clock))
+                    except Exception:
+                        pass
                 try:
-                    fig[key] = int(nv.nvmlDeviceGetMaxClockInfo(h, clock))
+                    width = int(nv.nvmlDeviceGetMemoryBusWidth(h))
+                    if fig.get("mem"):
+                        fig["bw"] = round(fig["mem"] * 1e6 * 2 * width / 8 / 1e9, 1)
                 except Exception:
                     pass
-            try:
-                width = int(nv.nvmlDeviceGetMemoryBusWidth(h))
-                if fig.get("mem"):
-                    fig["bw"] = round(fig["mem"] * 1e6 * 2 * width / 8 / 1e9, 1)
-            except Exception:
-                pass
-            out[uuid] = fig
-    except Exception:
-        pass
-    finally:
-        try:
-            nv.nvmlShutdown()
+                out[uuid] = fig
         except Exception:
             pass
     return out

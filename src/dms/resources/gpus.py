@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from dms.resources.model import GPU
-from dms.resources.probe import Probe
+from dms.resources.probe import Probe, nvml_session
 
 AMD_VENDOR, INTEL_VENDOR, NVIDIA_VENDOR = "0x1002", "0x8086", "0x10de"
 _AMD_MODELS = {0x740F: "AMD Instinct MI210", 0x740C: "AMD Instinct MI250X/MI250",
@@ -52,30 +52,19 @@ def _text(v: Any) -> str:
 # ---------------------------------------------------------------- nvidia
 
 def nvidia_gpus(p: Probe) -> list[GPU]:
-    nv = p.nvml()
-    if nv is None:
-        p.note("pynvml not importable: NVIDIA GPUs not probed")
-        return []
-    try:
-        nv.nvmlInit()
-    except Exception as exc:  # NVMLError_LibraryNotFound / DriverNotLoaded / ...
-        p.note(f"NVML unavailable ({exc}): no NVIDIA GPUs")
-        return []
     out: list[GPU] = []
-    try:
-        for i in range(nv.nvmlDeviceGetCount()):
-            h = nv.nvmlDeviceGetHandleByIndex(i)
-            out.append(GPU(index=i, vendor="nvidia", model=_text(nv.nvmlDeviceGetName(h)),
-                           vram=int(nv.nvmlDeviceGetMemoryInfo(h).total),
-                           pci_address=pci_address(nv.nvmlDeviceGetPciInfo(h).busId),
-                           uuid=_text(nv.nvmlDeviceGetUUID(h))))
-    except Exception as exc:
-        p.note(f"NVML query failed ({exc}); NVIDIA GPUs listed so far: {len(out)}")
-    finally:
+    with nvml_session(p, quiet=False) as nv:
+        if nv is None:
+            return out
         try:
-            nv.nvmlShutdown()
-        except Exception:
-            pass
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                out.append(GPU(index=i, vendor="nvidia", model=_text(nv.nvmlDeviceGetName(h)),
+                               vram=int(nv.nvmlDeviceGetMemoryInfo(h).total),
+                               pci_address=pci_address(nv.nvmlDeviceGetPciInfo(h).busId),
+                               uuid=_text(nv.nvmlDeviceGetUUID(h))))
+        except Exception as exc:
+            p.note(f"NVML query failed ({exc}); NVIDIA GPUs listed so far: {len(out)}")
     return out
 
 

@@ -11,7 +11,8 @@ import os
 import platform
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,3 +94,29 @@ class Probe:
     @property
     def is_live(self) -> bool:
         return self.root == Path("/")
+
+
+@contextmanager
+def nvml_session(p: Probe, *, quiet: bool = True) -> Iterator[Any | None]:
+    """pynvml, initialised, or None when the library or the driver is missing (with a
+    note unless ``quiet``); NVML is shut down again on exit."""
+    nv = p.nvml()
+    if nv is None:
+        if not quiet:
+            p.note("pynvml not importable: NVIDIA GPUs not probed")
+        yield None
+        return
+    try:
+        nv.nvmlInit()
+    except Exception as exc:  # NVMLError_LibraryNotFound / DriverNotLoaded / ...
+        if not quiet:
+            p.note(f"NVML unavailable ({exc}): no NVIDIA GPUs")
+        yield None
+        return
+    try:
+        yield nv
+    finally:
+        try:
+            nv.nvmlShutdown()
+        except Exception:
+            pass

@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from dms.resources.probe import Probe
+from dms.resources.probe import Probe, nvml_session
 
 
 @dataclass(frozen=True)
@@ -52,28 +52,19 @@ def usage(work_dir: str | Path, probe: Probe | None = None, interval_s: float = 
 
 
 def nvidia_usage(p: Probe) -> list[GPUUsage]:
-    nv = p.nvml()
-    if nv is None:
-        return []
-    try:
-        nv.nvmlInit()
-    except Exception:
-        return []
-    out = []
-    try:
-        for i in range(nv.nvmlDeviceGetCount()):
-            h = nv.nvmlDeviceGetHandleByIndex(i)
-            mem = nv.nvmlDeviceGetMemoryInfo(h)
-            try:
-                util: float | None = float(nv.nvmlDeviceGetUtilizationRates(h).gpu)
-            except Exception:
-                util = None
-            out.append(GPUUsage(i, util, int(mem.used), int(mem.total)))
-    except Exception:
-        pass
-    finally:
+    out: list[GPUUsage] = []
+    with nvml_session(p) as nv:
+        if nv is None:
+            return out
         try:
-            nv.nvmlShutdown()
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                mem = nv.nvmlDeviceGetMemoryInfo(h)
+                try:
+                    util: float | None = float(nv.nvmlDeviceGetUtilizationRates(h).gpu)
+                except Exception:
+                    util = None
+                out.append(GPUUsage(i, util, int(mem.used), int(mem.total)))
         except Exception:
             pass
     return out
