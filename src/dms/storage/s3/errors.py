@@ -49,7 +49,8 @@ def translate(exc: BaseException, url: str, creds: str, endpoint: str) -> DMSErr
         code = error_code(exc)
         msg = str(exc.response.get("Error", {}).get("Message", "")) or code
         if code == "NoSuchBucket":
-            return NotFound(f"S3 bucket of {url} does not exist",
+            bucket = exc.response.get("Error", {}).get("BucketName") or url[5:].split("/")[0]
+            return NotFound(f"S3 bucket {bucket!r} of {url} does not exist",
                             hint="create the bucket or correct the bucket name in the URL")
         if code in _MISSING_OBJECT:
             return NotFound(f"no S3 object at {url}",
