@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import trio
 from boto3.s3.transfer import ProgressCallbackInvoker, create_transfer_manager
 from botocore.exceptions import ClientError
+from s3transfer.subscribers import BaseSubscriber
 
 from dms.errors import NotFound
 from dms.storage._files import file_target, source_kind, target_in, walk_files
@@ -30,6 +31,7 @@ from dms.storage.urls import S3Url, parse_s3_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Meta = tuple[int, str | None]  # an object's size and ETag
 
 
 class S3Storage:
@@ -66,18 +68,20 @@ class S3Storage:
 
     # -- listing ---------------------------------------------------------------------------
 
-    def _list(self, loc: S3Url) -> list[tuple[str, int]]:
+    def _list(self, loc: S3Url) -> list[tuple[str, Meta]]:
         pages = self._client.get_paginator("list_objects_v2").paginate(
             Bucket=loc.bucket, Prefix=loc.key)
-        return [(o["Key"], int(o["Size"])) for page in pages for o in page.get("Contents", [])]
+        return [(o["Key"], (int(o["Size"]), o.get("ETag")))
+                for page in pages for o in page.get("Contents", [])]
 
-    def _head(self, loc: S3Url) -> bool:
+    def _head(self, loc: S3Url) -> Meta | None:
+        """The object's (size, etag), or None when there is no such object."""
         try:
-            self._client.head_object(Bucket=loc.bucket, Key=loc.key)
-            return True
+            r = self._client.head_object(Bucket=loc.bucket, Key=loc.key)
+            return int(r["ContentLength"]), r.get("ETag")
         except ClientError as exc:
             if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
 
     async def _missing(self, url: str, loc: S3Url) -> NotFound:
@@ -93,20 +97,24 @@ class S3Storage:
 
     # -- transfers ---------------------------------------------------------------------------
 
-    async def _transfer(self, url: str, jobs: list[tuple[str, Any]],
+    async def _transfer(self, url: str, jobs: list[tuple[str, dict[str, Any], Meta | None]],
                         progress: Progress | None) -> None:
-        """Run ``jobs`` ((method, kwargs) for the TransferManager) and wait for all of them."""
+        """Run ``jobs`` ((method, kwargs, known meta) for the TransferManager); wait for all."""
         client = await self._get_client()
-        subscribers = [ProgressCallbackInvoker(progress)] if progress else None
         config = transfer_config(self.settings)
+
+        def subscribers(meta: Meta | None) -> list[Any]:
+            subs: list[Any] = [ProgressCallbackInvoker(progress)] if progress else []
+            return subs + ([_Known(meta)] if meta is not None else [])
 
         def submit() -> tuple[Any, list[Any]]:
             tm = create_transfer_manager(client, config)
-            return tm, [getattr(tm, m)(**kw, subscribers=subscribers) for m, kw in jobs]
+            return tm, [getattr(tm, m)(**kw, subscribers=subscribers(size))
+                        for m, kw, size in jobs]
 
         tm, futures = await trio.to_thread.run_sync(submit, limiter=self._limiter)
         try:
-            for fut, (_, kw) in zip(futures, jobs, strict=True):
+            for fut, (_, kw, _size) in zip(futures, jobs, strict=True):
                 what = f"s3://{kw['bucket']}/{kw['key']}"
                 try:
                     await trio.to_thread.run_sync(  # type: ignore[call-arg]
@@ -128,10 +136,11 @@ class S3Storage:
         loc = parse_s3_url(url)
         dest = Path(dest)
         if not loc.is_prefix:
-            if await self._call(url, self._head, loc):
+            meta = await self._call(url, self._head, loc)
+            if meta is not None:
                 target = await trio.to_thread.run_sync(file_target, dest, loc.name)
                 await self._transfer(url, [("download", {"bucket": loc.bucket, "key": loc.key,
-                                                         "fileobj": str(target)})], progress)
+                                                         "fileobj": str(target)}, meta)], progress)
                 return [target]
             loc = loc.as_prefix()  # s3://b/dir (no slash) names a "directory" too
         objects = await self._call(url, self._list, loc)
@@ -145,8 +154,9 @@ class S3Storage:
 
         paths = await trio.to_thread.run_sync(targets, limiter=self._limiter)
         await self._transfer(url, [("download", {"bucket": loc.bucket, "key": k,
-                                                 "fileobj": str(p)})
-                                   for (k, _), p in zip(objects, paths, strict=True)], progress)
+                                                 "fileobj": str(p)}, meta)
+                                   for (k, meta), p in zip(objects, paths, strict=True)],
+                             progress)
         return sorted(paths)
 
     async def put(self, src: Path, url: str, *, progress: Progress | None = None) -> list[str]:
@@ -160,13 +170,13 @@ class S3Storage:
             files, _skipped = await trio.to_thread.run_sync(walk_files, src, limiter=self._limiter)
             keys = [loc.child(rel) for _, rel in files]
         await self._transfer(url, [("upload", {"bucket": k.bucket, "key": k.key,
-                                               "fileobj": str(p)})
+                                               "fileobj": str(p)}, None)
                                    for (p, _), k in zip(files, keys, strict=True)], progress)
         return sorted(str(k) for k in keys)
 
     async def exists(self, url: str) -> bool:
         loc = parse_s3_url(url)
-        if not loc.is_prefix and await self._call(url, self._head, loc):
+        if not loc.is_prefix and await self._call(url, self._head, loc) is not None:
             return True
         prefix = loc.as_prefix()
 
@@ -202,3 +212,16 @@ class S3Storage:
             self._client = None
 
 
+
+
+class _Known(BaseSubscriber):  # type: ignore[misc]
+    """Tells the transfer manager an object's size and ETag (known from a listing or a
+    HEAD) so it does not send a HEAD of its own per object."""
+
+    def __init__(self, meta: Meta) -> None:
+        self._size, self._etag = meta
+
+    def on_queued(self, future: Any, **kwargs: Any) -> None:
+        future.meta.provide_transfer_size(self._size)
+        if self._etag is not None:
+            future.meta.provide_object_etag(self._etag)
