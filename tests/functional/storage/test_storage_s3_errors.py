@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +110,21 @@ async def test_folder_markers_are_skipped(s3: S3Storage, bucket: str, raw: Any,
     assert out == [tmp_path / "dst" / "sub" / "a.txt"]
 
 
-async def test_a_cancelled_fetch_raises_cancelled_and_stops(s3: S3Storage, bucket: str,
-                                                            tmp_path: Path) -> None:
+async def test_a_cancelled_fetch_stops_and_leaves_no_partial_file(
+        s3: S3Storage, bucket: str, tmp_path: Path) -> None:
     src = write_random(tmp_path / "c.bin", 20 * MiB)
     await s3.put(src, f"s3://{bucket}/c.bin")
-    with trio.move_on_after(0.05) as scope:
-        await s3.fetch(f"s3://{bucket}/c.bin", tmp_path / "c2.bin")
-    assert scope.cancelled_caught or (tmp_path / "c2.bin").exists()
-    assert not _partials(tmp_path, "c2.bin."), _partials(tmp_path, "c2.bin.")
+    chunks = []
+
+    def slow(n: int) -> None:  # runs in the transfer threads: makes the fetch take seconds
+        chunks.append(n)
+        time.sleep(0.05)
+
+    with trio.move_on_after(0.3) as scope:
+        await s3.fetch(f"s3://{bucket}/c.bin", tmp_path / "c2.bin", progress=slow)
+    assert scope.cancelled_caught, "the fetch finished before it could be cancelled"
+    assert 0 < sum(chunks) < 20 * MiB, sum(chunks)
+    assert _partials(tmp_path, "c2.bin") == [], _partials(tmp_path, "c2.bin")
 
 
 def _partials(directory: Path, prefix: str) -> list[str]:
@@ -127,3 +137,27 @@ def test_running_s3_leaves_nothing_running() -> None:
         os.kill(pid, 0)  # alive inside the block
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_the_server_exits_when_the_process_that_started_it_dies() -> None:
+    code = ("from dms.testing.s3 import start_s3\n"
+            "s, _ = start_s3(auth=False)\n"
+            "print(s.pid, flush=True)\n"
+            "import time; time.sleep(60)\n")
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          text=True) as starter:
+        try:
+            assert starter.stdout is not None
+            pid = int(starter.stdout.readline())
+            os.kill(pid, 0)
+        finally:
+            starter.kill()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, 9)
+    raise AssertionError(f"moto server {pid} outlived the process that started it")

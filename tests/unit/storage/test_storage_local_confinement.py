@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dms.errors import ValidationError
-from dms.storage import PathRefused
+from dms.storage import PathRefused, StorageError
 from dms.storage.local import LocalSettings, LocalStorage
 
 pytestmark = pytest.mark.unit
@@ -95,3 +95,14 @@ def test_roots_must_be_absolute() -> None:
 async def test_relative_urls_are_refused(local: LocalStorage) -> None:
     with pytest.raises(ValidationError, match="absolute"):
         await local.exists("some/relative/path")
+
+
+async def test_os_errors_become_storage_errors(local: LocalStorage, root: Path,
+                                              tmp_path: Path) -> None:
+    (root / "d").mkdir()
+    (root / "d" / "f.txt").write_bytes(b"f")
+    blocker = tmp_path / "blocker"
+    blocker.write_bytes(b"a file where a directory should go")
+    with pytest.raises(StorageError) as info:
+        await local.fetch(str(root / "d"), blocker)
+    assert info.value.hint

@@ -19,7 +19,7 @@ import trio
 from dms.errors import NotFound
 from dms.storage._files import copy_file, file_target, source_kind, target_in, walk_files
 from dms.storage.contract import Progress
-from dms.storage.errors import PathRefused
+from dms.storage.errors import PathRefused, StorageError
 from dms.storage.local.confine import confine, resolve_roots
 from dms.storage.local.settings import LocalSettings
 from dms.storage.urls import parse_local_url
@@ -41,7 +41,15 @@ class LocalStorage:
         return confine(loc, self.roots), loc.dir_hint
 
     async def _run(self, fn, *args):  # type: ignore[no-untyped-def]
-        return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        try:
+            return await trio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        except FileNotFoundError as exc:
+            raise NotFound(f"no such file or directory: {exc.filename}",
+                           hint="check the path") from exc
+        except OSError as exc:
+            raise StorageError(f"local storage failed on {exc.filename}: {exc.strerror}",
+                               hint="check the path's type and permissions on this "
+                                    "machine") from exc
 
     async def fetch(self, url: str, dest: Path, *, progress: Progress | None = None) -> list[Path]:
         return await self._run(self._fetch, url, Path(dest), progress)  # type: ignore[no-any-return]
@@ -96,7 +104,7 @@ class LocalStorage:
 
     async def exists(self, url: str) -> bool:
         path, _ = await self._run(self._path, url)
-        return await trio.to_thread.run_sync(os.path.exists, path, limiter=self._limiter)
+        return bool(await self._run(os.path.exists, path))
 
     async def delete(self, url: str) -> None:
         await self._run(self._delete, url)
