@@ -84,14 +84,14 @@ class S3Storage:
                 return None
             raise
 
-    async def _missing(self, url: str, loc: S3Url) -> NotFound:
+    async def _missing(self, url: str, loc: S3Url, what: str = "") -> NotFound:
         """NotFound for ``loc``, saying whether the bucket or the object is missing."""
         try:
             await self._call(url, lambda: self._client.head_bucket(Bucket=loc.bucket))
         except NotFound:
             return NotFound(f"S3 bucket {loc.bucket!r} of {url} does not exist",
                             hint="create the bucket or correct the bucket name in the URL")
-        what = "no objects under the prefix" if loc.is_prefix else "no S3 object"
+        what = what or ("no objects under the prefix" if loc.is_prefix else "no S3 object at")
         return NotFound(f"{what} {url}", hint="check the key (list the bucket to see what is "
                         "there); a URL ending in '/' names a prefix")
 
@@ -135,6 +135,7 @@ class S3Storage:
     async def fetch(self, url: str, dest: Path, *, progress: Progress | None = None) -> list[Path]:
         loc = parse_s3_url(url)
         dest = Path(dest)
+        asked = loc
         if not loc.is_prefix:
             meta = await self._call(url, self._head, loc)
             if meta is not None:
@@ -146,7 +147,8 @@ class S3Storage:
         objects = await self._call(url, self._list, loc)
         objects = [(k, s) for k, s in objects if not k.endswith("/")]  # skip folder markers
         if not objects:
-            raise await self._missing(url, loc)
+            raise await self._missing(url, loc, "" if asked.is_prefix else
+                                      "no S3 object, nor objects under it as a prefix, at")
 
         def targets() -> list[Path]:
             dest.mkdir(parents=True, exist_ok=True)
