@@ -107,6 +107,21 @@ def workload_from_dict(d: dict[str, Any]) -> WorkloadSpec:
 Notify = Callable[[AllocationRecord, dict[str, Any]], Awaitable[None]]
 
 
+def _target(base: Path, path: str, mount: str) -> Path:
+    """Where an ensemble path lands under its mount's host dir: "/results/out.txt" and
+    "out.txt" -> base/out.txt; "", "/" or "/results" -> base itself; ".." is refused."""
+    from dms.storage import confine_relative
+
+    p = path.strip()
+    for prefix in (f"/{mount}/", f"{mount}/"):
+        if p.startswith(prefix):
+            p = p[len(prefix):]
+            break
+    if p.strip("/") in ("", mount):
+        return base
+    return confine_relative(base, p)
+
+
 def _why(st: ExitStatus) -> str:
     return ("out of memory" if st.oom_killed else "deadline exceeded" if st.timed_out
             else "lost by the executor" if st.lost else st.error
@@ -120,7 +135,10 @@ class AllocationRuntime:
                  store: Store, work_dir: Path, *, notify: Notify,
                  on_end: Callable[[AllocationRecord], None],
                  module_bytes: bytes | None = None, max_restarts: int = 3,
-                 restart_backoff_s: float = 0.5, health: HealthSpec | None = None) -> None:
+                 restart_backoff_s: float = 0.5, health: HealthSpec | None = None,
+                 inputs: list[dict[str, str]] | None = None,
+                 outputs: list[dict[str, str]] | None = None,
+                 storage: Callable[[str], Any] | None = None) -> None:
         self.record = record
         self.key = SigningKey.generate()
         record.did = self.key.did
@@ -133,6 +151,9 @@ class AllocationRuntime:
         self.max_restarts = max_restarts
         self.restart_backoff_s = restart_backoff_s
         self.health = health
+        self.inputs = inputs or []
+        self.outputs = outputs or []
+        self.storage = storage
         self._unhealthy: str | None = None
         self._restart_reason: str | None = None
         self._runs = 0
@@ -149,7 +170,11 @@ class AllocationRuntime:
             mod = self.dir / f"module{suffix}"
             mod.write_bytes(module_bytes)
             spec = replace(spec, module=mod)
+        inputs_dir = self.dir / "inputs" if self.inputs else spec.inputs_dir
+        if inputs_dir is not None:
+            inputs_dir.mkdir(parents=True, exist_ok=True)
         self.spec = replace(spec, id=record.id.replace("/", "_"), results_dir=results,
+                            inputs_dir=inputs_dir,
                             labels={**spec.labels, "dms.ensemble": record.ensemble_id,
                                     "dms.allocation": record.name})
         self._save()
@@ -176,6 +201,10 @@ class AllocationRuntime:
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self) -> None:
         try:
+            failed = await self._fetch_inputs()
+            if failed:
+                await self._set(FAILED, reason=failed)
+                return
             while True:
                 st = await self._attempt()
                 if st is None:
@@ -185,7 +214,7 @@ class AllocationRuntime:
                     await self._set(RESTARTING, exit_code=None, reason=why)
                     continue
                 if not self._should_restart(st):
-                    await self._finish(st)
+                    await self._finish(st, await self._upload_outputs(st))
                     return
                 self.record.restarts += 1
                 delay = min(self.restart_backoff_s * 2 ** (self.record.restarts - 1), 30.0)
@@ -269,9 +298,11 @@ class AllocationRuntime:
         finally:
             self._logs_done.set()
 
-    async def _finish(self, st: ExitStatus) -> None:
+    async def _finish(self, st: ExitStatus, upload_error: str | None = None) -> None:
         if st.cancelled or self._stop_requested:
             await self._set(STOPPED, exit_code=st.exit_code, reason="stopped on request")
+        elif st.ok and upload_error:
+            await self._set(FAILED, exit_code=0, reason=upload_error)
         elif st.ok:
             await self._set(COMPLETED, exit_code=0)
         else:
@@ -279,6 +310,38 @@ class AllocationRuntime:
             if self.record.restarts:
                 why += f" (after {self.record.restarts} restart(s))"
             await self._set(FAILED, exit_code=st.exit_code, reason=why)
+
+    # -- storage -------------------------------------------------------------------------
+    async def _fetch_inputs(self) -> str | None:
+        """Fetch the ensemble's inputs into /inputs before the first start; why not, or None."""
+        for ref in self.inputs:
+            url = ref["url"]
+            try:
+                assert self.storage is not None and self.spec.inputs_dir is not None
+                dest = _target(self.spec.inputs_dir, ref.get("path", ""), "inputs")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                await self.storage(url).fetch(url, dest)
+            except DMSError as exc:
+                return f"could not fetch input {url}: {exc.message}"
+        return None
+
+    async def _upload_outputs(self, st: ExitStatus) -> str | None:
+        """Upload what the ensemble names from /results after the workload ended (it cannot
+        change the files any more); why not, or None. Skipped when it was stopped."""
+        if st.cancelled or self._stop_requested:
+            return None
+        assert self.spec.results_dir is not None
+        for ref in self.outputs:
+            url = ref["url"]
+            try:
+                assert self.storage is not None
+                src = _target(self.spec.results_dir, ref.get("path", ""), "results")
+                if not src.exists():
+                    return f"output {ref.get('path')} was not written to /results"
+                await self.storage(url).put(src, url)
+            except DMSError as exc:
+                return f"could not upload output to {url}: {exc.message}"
+        return None
 
     async def stop(self) -> None:
         self._stop_requested = True

@@ -139,7 +139,10 @@ def write_file(home: Path, data: dict[str, Any]) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     path = home / CONFIG_FILE
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    # 0600: the file may hold credentials (e.g. storage.s3.secret_access_key)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
 

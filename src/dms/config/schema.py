@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dms.network.settings import NetworkSettings
+from dms.storage.settings import StorageSettings
 
 
 class Section(BaseModel):
@@ -94,3 +95,4 @@ class Config(Section):
     location: LocationSettings = Field(default_factory=LocationSettings)
     deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)

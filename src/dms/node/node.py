@@ -70,6 +70,7 @@ class Node:
         self.executors: Any = None
         self.available_executors: dict[str, dict[str, Any]] = {}
         self.executors_probed = trio.Event()
+        self._storages: dict[str, Any] = {}
         self.work_dir = resolve_in_home(home, config.daemon.work_dir)
         self._stop = trio.Event()
 
@@ -150,7 +151,8 @@ class Node:
                                      peer_id=self.network.peer_id, capctx=self.capctx,
                                      location=loc, available=lambda: self.available_executors,
                                      ready=self.executors_probed,
-                                     max_restarts=self.config.deployment.max_restarts)
+                                     max_restarts=self.config.deployment.max_restarts,
+                                     storage=self.storage_for)
             self.provider.register()
             d = self.config.deployment
             self.orchestrator = Orchestrator(
@@ -188,10 +190,23 @@ class Node:
             first = False
             await trio.sleep(every_s)
 
+    def storage_for(self, url: str) -> Any:
+        """One storage per kind (s3, local) per node, from the node's storage settings."""
+        from dms.storage import open_storage, storage_type
+
+        kind = storage_type(url)
+        if kind not in self._storages:
+            self._storages[kind] = open_storage(url, self.config.storage)
+        return self._storages[kind]
+
     async def stop(self) -> None:
         self._stop.set()
 
     def close(self) -> None:
+        for st in self._storages.values():
+            close = getattr(st, "close", None)
+            if close is not None:
+                close()
         if self.actor is not None:
             self.actor.close()
         if self.store is not None:

@@ -257,6 +257,9 @@ class Orchestrator:
                 item = {"name": aname, "type": ap.type, "workload": workload_to_dict(ap.workload)}
                 if ap.healthcheck is not None:
                     item["healthcheck"] = ap.healthcheck.model_dump(mode="json")
+                if ap.inputs or ap.outputs:
+                    item["inputs"] = [r.model_dump(mode="json") for r in ap.inputs]
+                    item["outputs"] = [r.model_dump(mode="json") for r in ap.outputs]
                 if ap.workload.module is not None:
                     item["module_b64"] = _read_module(ap.workload.module)
                 out.setdefault(name, []).append(item)

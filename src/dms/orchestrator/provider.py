@@ -56,7 +56,8 @@ class Provider:
                  store: Any, work_dir: Path, peer_id: str, capctx: Any,
                  location: Location | None = None,
                  available: Callable[[], Iterable[str]] | None = None,
-                 ready: trio.Event | None = None, max_restarts: int = 3) -> None:
+                 ready: trio.Event | None = None, max_restarts: int = 3,
+                 storage: Callable[[str], Any] | None = None) -> None:
         self.actor = actor
         self.rm = resources
         self.onboarding = onboarding
@@ -70,6 +71,7 @@ class Provider:
         self.available = available or (lambda: self.executors.available())
         self.ready = ready  # set once the executors were probed
         self.max_restarts = max_restarts
+        self.storage = storage  # url -> Storage, for allocations' inputs and outputs
         self.runtimes: dict[str, AllocationRuntime] = {}
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._nursery: trio.Nursery | None = None
@@ -204,7 +206,10 @@ class Provider:
                                    self.work_dir, notify=self._notify, on_end=self._ended,
                                    module_bytes=base64.b64decode(module) if module else None,
                                    max_restarts=self.max_restarts,
-                                   health=HealthSpec.from_dict(item.get("healthcheck")))
+                                   health=HealthSpec.from_dict(item.get("healthcheck")),
+                                   inputs=list(item.get("inputs") or ()),
+                                   outputs=list(item.get("outputs") or ()),
+                                   storage=self.storage)
             self.runtimes[rec.id] = rt
             out[rec.name] = {"id": rec.id, "did": rt.key.did, "peer_id": self.peer_id}
         for item, _ in specs:

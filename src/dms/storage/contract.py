@@ -5,7 +5,7 @@
     exists(url)       is there an object (or, for a prefix, any object under it)?
     delete(url)       remove the object, or every object under the prefix (missing: no error)
 
-Semantics every implementation keeps (the contract suite in :mod:`dms.storage.testing`
+Semantics every implementation keeps (the contract suite in :mod:`dms.testing.storage_contract`
 checks them):
 
 - A URL ending in ``/`` (or an existing local directory) names a prefix; a single file

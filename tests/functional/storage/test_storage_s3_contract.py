@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dms.storage.s3 import S3Storage
-from dms.storage.testing import StorageContract
+from dms.testing.storage_contract import StorageContract
 
 pytestmark = pytest.mark.functional
 

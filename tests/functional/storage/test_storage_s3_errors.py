@@ -16,8 +16,8 @@ from pydantic import SecretStr
 from dms.errors import AuthError, NetworkError, NotFound
 from dms.storage import PathRefused
 from dms.storage.s3 import S3Storage
-from dms.storage.testing import MiB, sha256, write_random
 from dms.testing.s3 import S3Server, free_port, running_s3
+from dms.testing.storage_contract import MiB, sha256, write_random
 
 pytestmark = pytest.mark.functional
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dms.storage.local import LocalStorage
-from dms.storage.testing import StorageContract
+from dms.testing.storage_contract import StorageContract
 
 pytestmark = pytest.mark.unit
 
