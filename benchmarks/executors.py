@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             result.update(BENCHES[name](args.runs))
         except Exception as exc:  # one broken executor must not hide the others' figures
             result[f"{name}_error"] = f"{type(exc).__name__}: {exc}"
-    print(json.dumps(result, indent=2, sort_keys=True))
+    print(json.dumps(result, sort_keys=True))  # one line: the last line is the result
     return 0 if not any(k.endswith("_error") for k in result) else 1
 
 
