@@ -49,8 +49,11 @@ def log(msg: str) -> None:
 def deploy_once(caller) -> tuple[float, dict]:
     t0 = time.perf_counter()
     d = caller.call("/dms/node/deployment/new", {"ensemble": HELLO, "timeout": 60})
+    since = 0.0
     while True:
-        st = caller.call("/dms/node/deployment/status", {"id": d["id"], "wait": 5.0})
+        st = caller.call("/dms/node/deployment/status",
+                         {"id": d["id"], "wait": 5.0, "since": since})
+        since = st["updated"]
         if st["status"] in ("Completed", "Failed", "Stopped"):
             break
     logs = caller.call("/dms/node/deployment/logs", {"id": d["id"]})

@@ -60,9 +60,12 @@ def deploy(home: Path | None, as_json: bool, file: Path, wait: bool, timeout: st
         emit(d, as_json, lambda x: click.echo(x["id"]))
         return
     seen = 0
+    since = 0.0
     while True:
-        st = c.call("/dms/node/deployment/status", {"id": eid, "wait": 2.0},
-                    timeout=deadline + 30)
+        # returns as soon as the deployment changes after `since` (no busy polling)
+        st = c.call("/dms/node/deployment/status", {"id": eid, "wait": 10.0, "since": since},
+                    timeout=40)
+        since = st["updated"]
         for ev in st.get("events", [])[seen:]:
             if not as_json:
                 click.echo(f"  {ev['t'] - d['created']:6.2f}s  {ev['status']:<12} {ev['msg']}", err=True)

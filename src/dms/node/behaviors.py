@@ -120,7 +120,8 @@ async def register_node_behaviors(node: Node) -> None:
         eid = str(p.get("id") or "")
         if p.get("wait"):
             full = orch.records.get(eid)["id"]
-            await orch.wait(full, within=float(p["wait"]))
+            await orch.wait(full, since=float(p.get("since") or 0.0),
+                            within=min(float(p["wait"]), 300.0))
         return _summary(orch.records.get(eid), events=True)
 
     async def dep_manifest(msg: Message) -> Any:

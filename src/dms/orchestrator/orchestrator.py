@@ -104,13 +104,13 @@ class Orchestrator:
         self._nursery.start_soon(self._deploy, eid, plan)
         return doc
 
-    async def wait(self, eid: str, statuses: frozenset[str] = dep.FINAL | {dep.RUNNING},
-                   within: float = 60.0) -> dict[str, Any]:
-        """The record once its status is one of ``statuses`` (or as it is after ``within`` s)."""
+    async def wait(self, eid: str, since: float = 0.0, within: float = 60.0) -> dict[str, Any]:
+        """The record once it changed after ``since`` (its ``updated`` time), or as it is
+        after ``within`` seconds: followers wake on each change instead of polling."""
         with trio.move_on_after(within):
             while True:
                 doc = self.records.get(eid)
-                if doc["status"] in statuses:
+                if doc["updated"] > since:
                     return doc
                 await self._event(eid).wait()
         return self.records.get(eid)
