@@ -28,7 +28,7 @@ import trio
 from dms.actor.dispatcher import Message
 from dms.actor.wire import ROOT_INBOX, Handle
 from dms.allocation.runtime import ENDED, workload_to_dict
-from dms.errors import DMSError, NotFound, ValidationError, find_dms_error
+from dms.errors import AuthError, DMSError, NotFound, ValidationError, find_dms_error
 from dms.orchestrator import deployments as dep
 from dms.orchestrator import wire
 from dms.orchestrator.bidding import collect_bids, measure_rtts
@@ -340,6 +340,7 @@ class Orchestrator:
         every heartbeat; apply what it says (a lost update heals); after ``max_misses``
         unanswered checks, its allocations are failed as lost."""
         misses: dict[str, int] = {}
+        unwatched: set[str] = set()  # nodes that refuse the check: rely on their updates
         while True:
             await trio.sleep(self.settings.heartbeat_s)
             doc = self.records.get(eid)
@@ -349,7 +350,7 @@ class Orchestrator:
                     if a.get("status") not in ENDED and a.get("id")]
             for name, a in live:
                 node = (doc.get("nodes") or {}).get(a.get("node", ""))
-                if not node:
+                if not node or a.get("node") in unwatched:
                     continue
                 try:
                     rec = await self.actor.invoke(self._handle(node), wire.ALLOC_STATUS,
@@ -364,6 +365,16 @@ class Orchestrator:
                                     self._handle(node), wire.ALLOC_LOGS, {"allocation": a["id"]},
                                     timeout=5.0)
                         await self._apply(eid, rec, {"output": extra.get("output") or {}})
+                except AuthError as exc:
+                    # refused, not lost: the allocation runs; say so once and stop asking
+                    unwatched.add(a["node"])
+                    self._event_and_touch(eid, f"cannot supervise node {a['node']} "
+                                               f"({node['peer_id'][-8:]}): {exc.message}; "
+                                               "relying on its updates")
+                except NotFound as exc:
+                    await self._apply(eid, {**a, "name": name, "ensemble_id": eid,
+                                            "status": "failed", "exit_code": None,
+                                            "reason": f"lost: {exc.message}"}, {})
                 except DMSError as exc:
                     misses[a["node"]] = misses.get(a["node"], 0) + 1
                     if misses[a["node"]] >= self.settings.max_misses:

@@ -129,3 +129,42 @@ def test_queue_waits_for_capacity(tmp_path: Path, docker_env: dict[str, str]) ->
         assert len(waits) == 1  # said once, not once per retry
     finally:
         c.stop()
+
+
+def test_refused_status_checks_do_not_count_as_a_lost_provider(tmp_path: Path,
+                                                               docker_env: dict[str, str]) -> None:
+    """Bob lets Alice deploy (/dms/deployment) but not inspect allocations: her node says
+    it cannot supervise, and the service keeps running instead of being declared lost."""
+    from dms.crypto.keystore import Keystore
+    from dms.testing.daemon import TEST_PASSPHRASE
+    from dms.ucan import CapabilityContext
+
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
+                      extra=["--set", "deployment.heartbeat_s=0.5"])
+    try:
+        alice_did, bob = c.info[0]["did"], c[1]
+        ctx = CapabilityContext.load(bob.home / "cap" / "dms.json",
+                                     Keystore(bob.home / "keys").load("dms", TEST_PASSPHRASE))
+        assert ctx.remove_anchor("root", alice_did)
+        token = ctx.grant(alice_did, ["/dms/deployment"], ["/nunet/deployment"], expiry_s=3600)
+        a = c[0]
+        assert a.cli("cap", "anchor", "-c", "dms", "--provide", token).returncode == 0
+        svc = TWO_ON_ONE.replace("type: task", "type: service").replace(
+            '"echo one"', '"echo one; sleep 300"').replace('"echo two"', '"echo two; sleep 300"')
+        (tmp_path / "svc.yaml").write_text(svc)
+        r = a.cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr + r.stdout
+        eid = json.loads(r.stdout)["id"]
+        for _ in range(40):
+            st = json.loads(a.cli("deployment", "status", eid, "--json").stdout)
+            msgs = [e["msg"] for e in st["events"]]
+            if any(m.startswith("cannot supervise node box") for m in msgs):
+                break
+            time.sleep(0.25)
+        assert any(m.startswith("cannot supervise node box") for m in msgs), msgs
+        time.sleep(2.5)  # several heartbeats later: still running, nothing declared lost
+        st = json.loads(a.cli("deployment", "status", eid, "--json").stdout)
+        assert st["status"] == "Running", st
+        assert all(x["status"] == "running" for x in st["allocations"].values()), st
+    finally:
+        c.stop()
