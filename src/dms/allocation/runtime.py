@@ -235,7 +235,7 @@ class AllocationRuntime:
 
     async def _attempt(self) -> ExitStatus | None:
         """Start the workload once, follow its output, wait for it, remove it."""
-        await self._set(STARTING)
+        await self._set(STARTING, reason=None)
         spec = self.spec
         if self._runs:  # executors need a fresh id per run
             spec = replace(spec, id=f"{spec.id}-r{self._runs}")

@@ -76,4 +76,11 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 def kv(pairs: Sequence[tuple[str, Any]]) -> str:
     width = max((len(k) for k, _ in pairs), default=0)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in pairs)
+    return "\n".join(f"{k.ljust(width)}  {_human(v)}" for k, v in pairs)
+
+
+def _human(v: Any) -> str:
+    """Lists as comma-separated text, nothing as '-', the rest as is."""
+    if isinstance(v, list | tuple | set):
+        return ", ".join(str(x) for x in v) or "-"
+    return "-" if v is None else str(v)

@@ -20,7 +20,7 @@ class Section(BaseModel):
 
 class ApiSettings(Section):
     host: str = Field(default="127.0.0.1", description="Address the local REST API binds to. "
-                      "Only loopback addresses are accepted: the API never answers remote peers.")
+                      "Whatever it binds to, the API answers loopback clients only (others get 403).")
     port: int = Field(default=9999, ge=0, le=65535, description="TCP port of the local REST API (0 = any free port).")
 
 

@@ -146,7 +146,7 @@ async def register_node_behaviors(node: Node) -> None:
         p = _p(msg)
         before = p.get("before")
         if not p.get("all") and before is None:
-            raise ValidationError("prune needs 'before' (unix time) or 'all'",
+            raise ValidationError("prune needs a cut-off or everything",
                                   hint="dms deployment prune --all, or --before 24h")
         return {"pruned": orch.records.prune(float(before) if before is not None else None)}
 

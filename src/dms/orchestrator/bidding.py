@@ -55,9 +55,11 @@ async def collect_bids(actor: Any, network: Any, did_of_peer: Callable[[str], st
             take(await actor.invoke(h, wire.REQUEST, request, timeout=window))
         except DMSError as exc:
             answered.add(peer)
-            if peer in pinned:
-                declines.extend(Decline(n, peer, (f"unreachable: {exc.message}",))
-                                for n, np in plan.nodes.items() if np.peer == peer)
+            # a refusal (e.g. no capability) or an unreachable peer: say so for its nodes
+            why = f"refused the bid request: {exc.message}" if exc.code == "unauthorized" \
+                else f"unreachable: {exc.message}"
+            declines.extend(Decline(n, peer, (why,)) for n, np in plan.nodes.items()
+                            if np.peer in (None, peer))
         if expected <= answered:
             done.set()
 

@@ -141,7 +141,8 @@ class Orchestrator:
         doc = self.records.get(eid)
         eid = doc["id"]
         for a in (doc.get("allocations") or {}).values():
-            if a.get("status") in ENDED:
+            lost = str(a.get("reason") or "").startswith("lost")
+            if a.get("status") in ENDED and not lost:
                 continue
             node = doc["nodes"].get(a["node"])
             if not node:
@@ -236,9 +237,13 @@ class Orchestrator:
                         waiting = why
                     await trio.sleep(self.settings.retry_pause_s)
                     continue
+                queued = bool(self.records.get(eid).get("queue"))
                 raise DMSError(placement.message(), code="no_eligible_node",
-                               hint="onboard more resources, relax the ensemble's requirements, "
-                                    "or pass --queue to wait for capacity until the deadline",
+                               hint=("no capacity freed up before the deadline: raise --timeout, "
+                                     "onboard more resources or relax the requirements")
+                               if queued else
+                               ("onboard more resources, relax the ensemble's requirements, "
+                                "or pass --queue to wait for capacity until the deadline"),
                                details={"reasons": {k: list(v) for k, v in placement.reasons.items()}})
             failed = await self._commit_and_allocate(eid, plan, placement, items)
             if failed is None:

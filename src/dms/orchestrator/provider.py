@@ -38,6 +38,7 @@ from dms.allocation.runtime import (
     workload_from_dict,
 )
 from dms.errors import DMSError, NotFound, ValidationError
+from dms.executor.contract import Handle as ExecHandle
 from dms.orchestrator import wire
 from dms.orchestrator.select import Bid, Decline
 from dms.resources.compare import check
@@ -76,6 +77,7 @@ class Provider:
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._nursery: trio.Nursery | None = None
         self._orchestrators: dict[str, Handle] = {}
+        self._grants: dict[str, str] = {}  # ensemble -> the token it reports updates with
 
     def register(self) -> None:
         a = self.actor
@@ -90,21 +92,38 @@ class Provider:
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         await self.actor.subscribe(wire.TOPIC)
-        self._mark_lost()
+        lost = self._mark_lost()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            nursery.start_soon(self._reap, lost)
             task_status.started()
             await trio.sleep_forever()
 
-    def _mark_lost(self) -> None:
-        """Allocations recorded as live by a previous run cannot be followed any more."""
+    def _mark_lost(self) -> list[ExecHandle]:
+        """Allocations recorded as live by a previous run cannot be followed any more: mark
+        them failed, free their resources, and return their workloads' handles to reap."""
         coll = self.store.collection(COLLECTION)
+        handles = []
         for id_, doc in coll.query():
             if doc.get("status") not in ENDED:
                 doc.update(status="failed", reason="lost: the provider restarted",
                            updated=time.time())
                 coll.put(id_, doc)
                 self.rm.release(id_.rsplit("/", 1)[0] + "/" + doc.get("node", ""))
+                h = doc.get("handle") or {}
+                if h.get("executor") and h.get("ref"):
+                    handles.append(ExecHandle(id_.replace("/", "_"), h["executor"], h["ref"]))
+        return handles
+
+    async def _reap(self, handles: list[ExecHandle]) -> None:
+        """Remove the workloads of allocations lost in a restart: no orphan keeps running."""
+        for h in handles:
+            try:
+                await self.executors.get(h.executor).remove(h)
+                log.info("removed the workload of lost allocation %s", h.id)
+            except DMSError as exc:
+                log.info("could not remove the workload of lost allocation %s: %s",
+                         h.id, exc.message)
 
     # -- bidding -----------------------------------------------------------------------
     def executors_here(self) -> set[str]:
@@ -172,6 +191,7 @@ class Provider:
         if isinstance(grant, str) and grant:
             # lets this node report allocation updates back to the orchestrator
             self.capctx.add_provide(grant)
+            self._grants[p["ensemble_id"]] = grant
         self._orchestrators[p["ensemble_id"]] = msg.sender
         return {"committed": rid, "expires_at": c.expires_at}
 
@@ -225,6 +245,8 @@ class Provider:
                 await rt.stop()
                 stopped.append(rt.record.name)
         released = self.rm.release(rid)
+        if not stopped:
+            self._forget_if_done(str(p["ensemble_id"]))
         return {"released": released, "stopped": stopped}
 
     def _ended(self, rec: AllocationRecord) -> None:
@@ -233,6 +255,16 @@ class Provider:
                   and r.record.node == rec.node and r.record.status not in ENDED]
         if not others:
             self.rm.release(node_id)
+        self._forget_if_done(rec.ensemble_id)
+
+    def _forget_if_done(self, ensemble_id: str) -> None:
+        """Once nothing of an ensemble lives here, drop its update grant (no pile-up)."""
+        if any(r.record.ensemble_id == ensemble_id and r.record.status not in ENDED
+               for r in self.runtimes.values()):
+            return
+        grant = self._grants.pop(ensemble_id, None)
+        if grant is not None:
+            self.capctx.remove_anchor("provide", grant)
 
     async def _notify(self, rec: AllocationRecord, info: dict[str, Any]) -> None:
         dest = self._orchestrators.get(rec.ensemble_id)

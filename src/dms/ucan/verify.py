@@ -183,12 +183,12 @@ def _error(caller: str, need: Capability, fails: Sequence[_Fail]) -> AuthError:
         return AuthError(
             f"{caller} has no capability for {need.label}: no token addressed to it was "
             "presented",
-            hint=f"grant one on a trusted node (`dms cap grant {caller} {need.label}`) and "
+            hint=f"grant one on a trusted node (`dms cap grant -c dms --to {caller} --cap {need.label}`) and "
                  "add it on the caller with `dms cap anchor --provide`",
             details={"reason": "missing", "ability": need.label})
     best = min(fails, key=lambda f: _PRIORITY.index(f.reason))
     if best.reason == "missing":
-        hint = (f"grant it on a trusted node (`dms cap grant {caller} {need.label}`) and add "
+        hint = (f"grant it on a trusted node (`dms cap grant -c dms --to {caller} --cap {need.label}`) and add "
                 "it on the caller with `dms cap anchor --provide`")
     elif best.reason == "untrusted_root":
         hint = ("trust the chain's root on this node with `dms cap anchor --root <did>` "

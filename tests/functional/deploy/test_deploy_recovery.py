@@ -168,3 +168,59 @@ def test_refused_status_checks_do_not_count_as_a_lost_provider(tmp_path: Path,
         assert all(x["status"] == "running" for x in st["allocations"].values()), st
     finally:
         c.stop()
+
+
+def test_untrusted_deployer_is_told_why(tmp_path: Path, docker_env: dict[str, str]) -> None:
+    from dms.crypto.keystore import Keystore
+    from dms.testing.daemon import TEST_PASSPHRASE
+    from dms.ucan import CapabilityContext
+
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    try:
+        bob = c[1]
+        ctx = CapabilityContext.load(bob.home / "cap" / "dms.json",
+                                     Keystore(bob.home / "keys").load("dms", TEST_PASSPHRASE))
+        assert ctx.remove_anchor("root", c.info[0]["did"])
+        (tmp_path / "two.yaml").write_text(TWO_ON_ONE)
+        r = c[0].cli("deploy", "-f", str(tmp_path / "two.yaml"), "--json", timeout=120)
+        assert r.returncode == 1
+        msg = json.loads(r.stdout)["error"]["message"]
+        assert "refused the bid request" in msg and "/dms/deployment/request" in msg, msg
+    finally:
+        c.stop()
+
+
+def test_restarted_provider_removes_workloads_it_can_no_longer_follow(
+        tmp_path: Path, docker_env: dict[str, str]) -> None:
+    import signal
+
+    import docker
+
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    try:
+        svc = TWO_ON_ONE.replace("type: task", "type: service").replace(
+            '"echo one"', '"echo one; sleep 300"').replace('"echo two"', '"echo two; sleep 300"')
+        (tmp_path / "svc.yaml").write_text(svc)
+        r = c[0].cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr
+        eid = json.loads(r.stdout)["id"]
+        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+
+        def running() -> list[str]:
+            return [x.name for x in client.containers.list(
+                filters={"label": f"dms.ensemble={eid}"})]
+
+        assert len(running()) == 2
+        bob = c[1]
+        bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
+        assert len(running()) == 2
+        c.nodes[1] = start_daemon(bob.home, env=docker_env)
+        for _ in range(60):
+            if not running():
+                break
+            time.sleep(0.25)
+        assert running() == []
+        allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
+        assert allocs["allocated"] == {}
+    finally:
+        c.stop()
