@@ -85,7 +85,9 @@ def start_daemon(home: Path, *, api_port: int | None = None, args: Sequence[str]
                  env: dict[str, str] | None = None, wait: bool = True,
                  timeout: float = 30) -> Daemon:
     home.mkdir(parents=True, exist_ok=True)
-    port = api_port if api_port is not None else free_port()
+    # port 0: the daemon binds any free port and reports it in runtime.json, so no other
+    # process can take a port picked in advance (free_port() races with ephemeral ports)
+    port = api_port if api_port is not None else (0 if wait else free_port())
     full_env = base_env(home, env)
     log_path = home / "daemon.log"
     logf = open(log_path, "ab")  # noqa: SIM115 (owned by the process)
@@ -102,11 +104,30 @@ def start_daemon(home: Path, *, api_port: int | None = None, args: Sequence[str]
     d = Daemon(home, port, proc, log_path, full_env)
     if wait:
         try:
+            if port == 0:
+                d.api_port = _reported_port(home, proc, timeout)
             wait_healthy(d.url, proc, timeout)
         except Exception:
             d.stop(signal.SIGKILL)
             raise RuntimeError(f"daemon did not become healthy; log:\n{d.log()[-3000:]}") from None
     return d
+
+
+def _reported_port(home: Path, proc: subprocess.Popen[bytes], timeout: float) -> int:
+    """The API port the daemon ``proc`` wrote to its runtime file once it was ready."""
+    import json
+
+    t0 = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"daemon exited with {proc.returncode} before it was ready")
+        with contextlib.suppress(OSError, ValueError):
+            info = json.loads((home / "runtime.json").read_text())
+            if info.get("pid") == proc.pid:
+                return int(info["api_port"])
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"daemon did not report its API port within {timeout}s")
+        time.sleep(0.01)
 
 
 @contextlib.contextmanager
