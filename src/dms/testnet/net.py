@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -44,9 +43,9 @@ class NodeStatus:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    from dms.testing.daemon import free_port
+
+    return free_port()
 
 
 def _tail(path: str, lines: int = 15) -> str:
