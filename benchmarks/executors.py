@@ -35,6 +35,32 @@ def _ms(samples: list[float]) -> float:
     return round(statistics.median(samples) * 1000, 1)
 
 
+async def _timed_hello(ex: Any, spec: Any) -> tuple[float, Any, list[bytes]]:
+    """start() + wait() + logs() of one workload through a dms executor: the seconds it
+    took, its exit status and its output lines; the workload is removed afterwards."""
+    t0 = time.perf_counter()
+    handle = await ex.start(spec)
+    status = await ex.wait(handle)
+    lines = [line.data async for line in ex.logs(handle)]
+    elapsed = time.perf_counter() - t0
+    await ex.remove(handle)
+    return elapsed, status, lines
+
+
+def _sample(once: Callable[[], Any], runs: int, warmup: int) -> list[float]:
+    """``runs`` timings of ``once`` (an async () -> seconds) after ``warmup`` uncounted ones."""
+    samples: list[float] = []
+
+    async def main() -> None:
+        for i in range(runs + warmup):
+            elapsed = await once()
+            if i >= warmup:
+                samples.append(elapsed)
+
+    trio.run(main)
+    return samples
+
+
 def bench_docker(runs: int) -> dict[str, Any]:
     import docker
 
@@ -54,13 +80,8 @@ def bench_docker(runs: int) -> dict[str, Any]:
     async def dms_once() -> float:
         spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="docker",
                             image=image, cmd=tuple(cmd))
-        t0 = time.perf_counter()
-        handle = await ex.start(spec)
-        status = await ex.wait(handle)
-        lines = [line async for line in ex.logs(handle)]
-        elapsed = time.perf_counter() - t0
-        await ex.remove(handle)
-        assert status.ok and lines and lines[0].data == b"hello", (status, lines)
+        elapsed, status, lines = await _timed_hello(ex, spec)
+        assert status.ok and lines and lines[0] == b"hello", (status, lines)
         return elapsed
 
     # the same isolation dms applies, to tell executor overhead from isolation cost
@@ -112,7 +133,6 @@ def bench_microvm(runs: int) -> dict[str, Any]:
 
     runs = min(runs, 5)
     guest = build_guest()
-    samples: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         ex = MicroVMExecutor(MicroVMSettings(state_dir=Path(tmp), kernel=guest.kernel,
                                              initrd=guest.initrd))
@@ -123,22 +143,11 @@ def bench_microvm(runs: int) -> dict[str, Any]:
         async def once() -> float:
             spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="microvm",
                                 cmd=("echo", "hello"))
-            t0 = time.perf_counter()
-            handle = await ex.start(spec)
-            status = await ex.wait(handle)
-            lines = [line.data async for line in ex.logs(handle)]
-            elapsed = time.perf_counter() - t0
-            await ex.remove(handle)
+            elapsed, status, lines = await _timed_hello(ex, spec)
             assert status.ok and b"hello" in lines, (status, lines)
             return elapsed
 
-        async def main() -> None:
-            for i in range(runs + 1):       # one warm-up boot, not counted
-                elapsed = await once()
-                if i >= 1:
-                    samples.append(elapsed)
-
-        trio.run(main)
+        samples = _sample(once, runs, warmup=1)  # one warm-up boot, not counted
     return {"microvm_hello_ms": _ms(samples), "microvm_backend": label,
             "microvm_hello_max_ms": round(max(samples) * 1000, 1), "microvm_runs": runs}
 
@@ -153,7 +162,6 @@ def bench_wasm(runs: int) -> dict[str, Any]:
     from dms.executor.wasm import WasmExecutor, WasmSettings
     from dms.executor.wasm.examples import hello_wat
 
-    samples: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         module = Path(tmp) / "hello.wat"
         module.write_text(hello_wat("hello\n"))
@@ -162,22 +170,11 @@ def bench_wasm(runs: int) -> dict[str, Any]:
         async def once() -> float:
             spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="wasm",
                                 module=module)
-            t0 = time.perf_counter()
-            handle = await ex.start(spec)
-            status = await ex.wait(handle)
-            lines = [line.data async for line in ex.logs(handle)]
-            elapsed = time.perf_counter() - t0
-            await ex.remove(handle)
+            elapsed, status, lines = await _timed_hello(ex, spec)
             assert status.ok and lines == [b"hello"], (status, lines)
             return elapsed
 
-        async def main() -> None:
-            for i in range(runs + 2):       # two warm-up rounds, not counted
-                elapsed = await once()
-                if i >= 2:
-                    samples.append(elapsed)
-
-        trio.run(main)
+        samples = _sample(once, runs, warmup=2)  # two warm-up rounds, not counted
     return {"wasm_hello_ms": _ms(samples), "wasm_runs": runs}
 
 
