@@ -433,24 +433,35 @@ class Orchestrator:
         doc = self._event_and_touch(eid, f"allocation {rec['name']} {rec['status']}"
                                     + (f" ({rec['reason']})" if rec.get("reason") else ""))
         if rec["status"] == "restarting" and not str(rec.get("reason") or "").startswith(SUPERVISED):
-            await self._supervise(doc, rec["name"])
+            # in the background: a sibling may not have been reported yet (a workload can
+            # fail before the allocate reply that names its siblings arrives here)
+            if self._nursery is not None:
+                self._nursery.start_soon(self._supervise_logged, eid, rec["name"])
+            else:
+                await self._supervise(eid, rec["name"])
         self._maybe_finish(doc)
         return {"ok": True}
 
-    async def _supervise(self, doc: dict[str, Any], failed: str) -> None:
+    async def _supervise_logged(self, eid: str, failed: str) -> None:
+        try:
+            await self._supervise(eid, failed)
+        except Exception:  # a background task must not take the orchestrator down
+            log.exception("deployment %s: supervising after %s failed", eid, failed)
+
+    async def _supervise(self, eid: str, failed: str) -> None:
         """Apply the ensemble's supervisor strategy: the provider restarts the failed
         allocation itself; the others its supervisor names are restarted here."""
         from dms.spec import loads_ensemble
 
         try:
-            sup = loads_ensemble(doc["ensemble"]).supervisor
+            sup = loads_ensemble(self.records.get(eid)["ensemble"]).supervisor
         except DMSError:
             return
-        others = also_restart(sup, failed)
-        for name in others:
-            a = (doc.get("allocations") or {}).get(name) or {}
-            node = (doc.get("nodes") or {}).get(a.get("node", ""))
-            if not node or a.get("status") in ENDED or not a.get("id"):
+        for name in also_restart(sup, failed):
+            a = await self._known_allocation(eid, name)
+            doc = self.records.get(eid)
+            node = (doc.get("nodes") or {}).get((a or {}).get("node", ""))
+            if a is None or not node or a.get("status") in ENDED:
                 continue
             try:
                 await self.actor.invoke(self._handle(node), wire.ALLOC_RESTART,
@@ -460,6 +471,20 @@ class Orchestrator:
             except DMSError as exc:
                 self._event_and_touch(doc["id"], f"supervisor could not restart {name}: "
                                                  f"{exc.message}")
+
+    async def _known_allocation(self, eid: str, name: str) -> dict[str, Any] | None:
+        """Allocation ``name`` of ``eid`` once its provider has named it (it has an id),
+        waiting up to a call timeout; None if it never is or the deployment ended."""
+        with trio.move_on_after(self.settings.call_timeout_s):
+            while True:
+                doc = self.records.get(eid)
+                a = (doc.get("allocations") or {}).get(name)
+                if a and a.get("id"):
+                    return dict(a)
+                if doc["status"] in dep.FINAL:
+                    return None
+                await self._event(eid).wait()
+        return None
 
     def _maybe_finish(self, doc: dict[str, Any]) -> None:
         if doc["status"] != dep.RUNNING:

@@ -148,6 +148,19 @@ def _log_tail(paths: DockerdPaths, n: int = 15) -> str:
         return "(no log)"
 
 
+def _spawn_detached(argv: list[str], log: Path) -> None:
+    """Start a long-lived daemon that outlives this process and is not its child.
+
+    A plain Popen that is dropped while the daemon runs warns "subprocess is
+    still running" when it is collected (pytest turns that into an error), so a
+    short-lived shell backgrounds the daemon in its own session and exits; the
+    daemon is reparented to init and nothing here holds a handle to it.
+    """
+    script = 'setsid "$@" </dev/null >>"$DMS_DAEMON_LOG" 2>&1 &'
+    subprocess.run(["sh", "-c", script, "sh", *argv], check=True,
+                   env={**os.environ, "DMS_DAEMON_LOG": str(log)})
+
+
 def ensure_dockerd(paths: DockerdPaths | None = None, *, timeout_s: float = 90.0) -> str:
     """A DOCKER_HOST URL of the tests' own running dockerd (started when needed)."""
     paths = paths or DockerdPaths()
@@ -167,9 +180,7 @@ def ensure_dockerd(paths: DockerdPaths | None = None, *, timeout_s: float = 90.0
             _ensure_bridge()
             paths.data_root.mkdir(parents=True, exist_ok=True)
             paths.socket.unlink(missing_ok=True)
-            with open(paths.log, "ab") as log:
-                subprocess.Popen(dockerd_argv(paths, binary), stdin=subprocess.DEVNULL,
-                                 stdout=log, stderr=log, start_new_session=True)
+            _spawn_detached(dockerd_argv(paths, binary), paths.log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if ping(paths.url):
