@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from dms.cli.common import emit, handle_errors, home_option, json_option, resolve_home, table
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 
 CONTEXTS = ("dms", "user")
 
@@ -35,6 +43,7 @@ def _duration(text: str) -> float:
 
 
 @click.group()
+@group_home_option
 def cap() -> None:
     """Capability tokens (UCAN): who may call what.
 

@@ -16,11 +16,35 @@ from dms.errors import DaemonNotRunning, DMSError, find_dms_error
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_HOME_META = "dms.home"
+
+
+def _resolve_home_param(ctx: click.Context, param: click.Parameter, value: Path | None
+                        ) -> Path | None:
+    """--home given on any level wins over $DMS_HOME: `dms --home X deployment list`,
+    `dms deployment --home X list` and `dms deployment list --home X` all mean X (the
+    one nearest the command wins)."""
+    from click.core import ParameterSource
+
+    if ctx.get_parameter_source(param.name or "home") is ParameterSource.COMMANDLINE:
+        ctx.meta[_HOME_META] = value
+        return value
+    return ctx.meta.get(_HOME_META, value)
+
+
 def home_option(f: F) -> F:
     return click.option(
         "--home", type=click.Path(file_okay=False, path_type=Path), envvar="DMS_HOME",
-        default=None, show_envvar=True,
+        default=None, show_envvar=True, callback=_resolve_home_param,
         help="Node state directory (default ~/.dms).")(f)
+
+
+def group_home_option(f: F) -> F:
+    """--home on a command group, handed down to its commands."""
+    return click.option(
+        "--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+        expose_value=False, callback=_resolve_home_param,
+        help="Node state directory for the commands below (default ~/.dms, or $DMS_HOME).")(f)
 
 
 def json_option(f: F) -> F:

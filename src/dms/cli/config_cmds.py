@@ -6,10 +6,19 @@ from pathlib import Path
 
 import click
 
-from dms.cli.common import emit, handle_errors, home_option, json_option, resolve_home, table
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 
 
 @click.group()
+@group_home_option
 def config() -> None:
     """Read and change the node's settings ($DMS_HOME/config.json).
 

@@ -10,7 +10,15 @@ from typing import Any
 
 import click
 
-from dms.cli.common import emit, handle_errors, home_option, json_option, resolve_home, table
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 
 FINAL = ("Completed", "Failed", "Stopped")
 
@@ -102,6 +110,7 @@ def _show_result(st: dict[str, Any]) -> None:
 
 
 @click.group()
+@group_home_option
 def deployment() -> None:
     """Deployments this node orchestrated: list, status, manifest, logs, shutdown, prune."""
 

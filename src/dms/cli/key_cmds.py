@@ -6,10 +6,19 @@ from pathlib import Path
 
 import click
 
-from dms.cli.common import emit, handle_errors, home_option, json_option, resolve_home, table
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 
 
 @click.group()
+@group_home_option
 def key() -> None:
     """Manage the encrypted keystore ($DMS_HOME/keys).
 

@@ -8,11 +8,20 @@ from typing import Any
 import click
 
 from dms._version import __version__
-from dms.cli.common import emit, handle_errors, home_option, json_option, kv, resolve_home
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    kv,
+    resolve_home,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="dms")
+@group_home_option
 def cli() -> None:
     """dms: put this machine on a decentralized compute network, or deploy onto one.
 

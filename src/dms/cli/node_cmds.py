@@ -8,7 +8,16 @@ from typing import Any
 
 import click
 
-from dms.cli.common import emit, handle_errors, home_option, json_option, kv, resolve_home, table
+from dms.cli.common import (
+    emit,
+    group_home_option,
+    handle_errors,
+    home_option,
+    json_option,
+    kv,
+    resolve_home,
+    table,
+)
 
 
 def _caller(home: Path | None) -> Any:
@@ -34,6 +43,7 @@ def _res_line(r: dict[str, Any] | None) -> str:
 
 # -- actor ---------------------------------------------------------------------------------
 @click.group()
+@group_home_option
 def actor() -> None:
     """Send signed messages to actors (any behavior, any node)."""
 
@@ -217,6 +227,7 @@ def offboard(home: Path | None, as_json: bool, force: bool) -> None:
 
 
 @click.group()
+@group_home_option
 def onboarding() -> None:
     """Onboarding state."""
 
