@@ -163,8 +163,10 @@ class Node:
                                               deadline_s=d.deadline_s,
                                               retry_pause_s=d.retry_pause_s,
                                               heartbeat_s=d.heartbeat_s,
-                                              max_misses=d.max_misses),
-                did_of_peer=did_of_peer)
+                                              max_misses=d.max_misses,
+                                              local_bids=d.local_bids),
+                did_of_peer=did_of_peer,
+                provides=lambda: self.onboarding.resources.onboarded() is not None)
             self.orchestrator.register()
             await register_node_behaviors(self)
             await nursery.start(self.provider.serve)

@@ -20,11 +20,13 @@ from dms.orchestrator.select import Bid, Decline
 
 
 async def collect_bids(actor: Any, network: Any, did_of_peer: Callable[[str], str] | None,
-                       request: dict[str, Any], plan: Any, window: float
-                       ) -> tuple[list[Bid], list[Decline]]:
+                       request: dict[str, Any], plan: Any, window: float, *,
+                       ask_self: bool = False) -> tuple[list[Bid], list[Decline]]:
     """Ask for bids: directly to every connected peer and to pinned peers (fast, point to
     point), and on the gossip topic (reaches peers we are not connected to). Stops as
-    soon as every connected and pinned peer has answered, or when the bid window ends."""
+    soon as every connected and pinned peer has answered, or when the bid window ends.
+    This node's own provider is asked too when ``ask_self`` or a node is pinned here
+    (a local call: no network hop)."""
     bids: list[Bid] = []
     declines: list[Decline] = []
     answered: set[str] = set()
@@ -45,8 +47,8 @@ async def collect_bids(actor: Any, network: Any, did_of_peer: Callable[[str], st
 
     me = getattr(network, "peer_id", None)
     connected = {p.peer_id for p in network.connected_peers()} if network else set()
-    pinned = {np.peer for np in plan.nodes.values() if np.peer} - {me}
-    expected = (connected | pinned) - {None}
+    pinned = {np.peer for np in plan.nodes.values() if np.peer}
+    expected = (connected | pinned | ({me} if ask_self else set())) - {None}
     done = trio.Event()
 
     async def direct(peer: str) -> None:

@@ -56,18 +56,22 @@ class OrchestratorSettings:
     retry_pause_s: float = 0.5
     heartbeat_s: float = 2.0          # how often running allocations are checked
     max_misses: int = 3               # unanswered checks before a provider counts as lost
+    local_bids: bool = True           # ask this node's own provider too (when it is onboarded)
 
 
 class Orchestrator:
     def __init__(self, *, actor: Any, network: Any, capctx: Any, store: Any,
                  settings: OrchestratorSettings | None = None,
-                 did_of_peer: Callable[[str], str] | None = None) -> None:
+                 did_of_peer: Callable[[str], str] | None = None,
+                 provides: Callable[[], bool] = lambda: False) -> None:
+        """``provides``: whether this node's own provider can bid now (it is onboarded)."""
         self.actor = actor
         self.network = network
         self.capctx = capctx
         self.records = dep.Deployments(store)
         self.settings = settings or OrchestratorSettings()
         self.did_of_peer = did_of_peer
+        self.provides = provides
         self._nursery: trio.Nursery | None = None
         self._changed: dict[str, trio.Event] = {}
         self._providers: dict[str, dict[str, str]] = {}  # ensemble -> {did: node name}
@@ -225,7 +229,8 @@ class Orchestrator:
                 self._event_and_touch(eid, f"requesting bids (attempt {attempt})", dep.GENERATING)
             request["request_id"] = secrets.token_hex(8)
             bids, declines = await collect_bids(self.actor, self.network, self.did_of_peer,
-                                                request, plan, self.settings.bid_window_s)
+                                                request, plan, self.settings.bid_window_s,
+                                                ask_self=self.settings.local_bids and self.provides())
             rtts = await measure_rtts(self.actor, bids) if edges else {}
             placement = select(reqs, bids, now=time.time(), exclude=frozenset(excluded),
                                pins=pins, edges=edges, declines=declines, rtt=_oracle(rtts))
