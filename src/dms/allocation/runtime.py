@@ -199,14 +199,20 @@ class AllocationRuntime:
             log.warning("could not report %s of %s: %s", status, self.record.id, exc)
 
     # -- lifecycle ---------------------------------------------------------------------
-    async def run(self) -> None:
+    async def run(self, adopt: Handle | None = None) -> None:
+        """Run the workload to its end; with ``adopt``, follow a workload that an earlier
+        run of this provider started (it survived a provider restart) instead."""
         try:
-            failed = await self._fetch_inputs()
-            if failed:
-                await self._set(FAILED, reason=failed)
-                return
+            if adopt is None:
+                failed = await self._fetch_inputs()
+                if failed:
+                    await self._set(FAILED, reason=failed)
+                    return
+            else:
+                self._runs = self.record.restarts + 1  # later runs need fresh ids
             while True:
-                st = await self._attempt()
+                st = await self._attempt(adopt)
+                adopt = None
                 if st is None:
                     return  # it could not start: already failed with the reason
                 if self._restart_reason is not None and not self._stop_requested:
@@ -233,20 +239,26 @@ class AllocationRuntime:
             self._ended.set()
             self.on_end(self.record)
 
-    async def _attempt(self) -> ExitStatus | None:
-        """Start the workload once, follow its output, wait for it, remove it."""
-        await self._set(STARTING, reason=None)
-        spec = self.spec
-        if self._runs:  # executors need a fresh id per run
-            spec = replace(spec, id=f"{spec.id}-r{self._runs}")
-        self._runs += 1
-        try:
-            self.handle = await self.executor.start(spec)
-        except DMSError as exc:
-            await self._set(FAILED, reason=f"could not start: {exc.message}")
-            return None
-        self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref}
-        await self._set(RUNNING)
+    async def _attempt(self, adopted: Handle | None = None) -> ExitStatus | None:
+        """Start the workload once (or take over ``adopted``), follow its output, wait for
+        it, remove it."""
+        if adopted is not None:
+            self.handle = adopted
+            await self._set(RUNNING, reason="re-attached after the provider restarted")
+        else:
+            await self._set(STARTING, reason=None)
+            spec = self.spec
+            if self._runs:  # executors need a fresh id per run
+                spec = replace(spec, id=f"{spec.id}-r{self._runs}")
+            self._runs += 1
+            try:
+                self.handle = await self.executor.start(spec)
+            except DMSError as exc:
+                await self._set(FAILED, reason=f"could not start: {exc.message}")
+                return None
+            self.record.handle = {"executor": self.handle.executor, "ref": self.handle.ref,
+                                  "id": self.handle.id}
+            await self._set(RUNNING)
         self._logs_done = trio.Event()
         self._unhealthy = None
         async with trio.open_nursery() as nursery:

@@ -194,6 +194,24 @@ class Network:
             out.append(PeerInfo(pid.to_base58(), addrs))
         return out
 
+    def peer_addrs(self, peer_id: str) -> list[str]:
+        """The addresses this node knows for ``peer_id`` (empty when none)."""
+        try:
+            return [str(a) for a in self.host.get_peerstore().addrs(_parse_peer(peer_id))]
+        except Exception:  # the peerstore raises when it has no addrs
+            return []
+
+    def add_peer_addrs(self, peer_id: str, addrs: list[str], ttl_s: int = 24 * 3600) -> None:
+        """Remember addresses of ``peer_id`` (e.g. kept from before a restart)."""
+        good = []
+        for a in addrs:
+            try:
+                good.append(multiaddr.Multiaddr(a))
+            except Exception:  # a malformed stored address is skipped, not fatal
+                log.debug("skipping bad address %r of %s", a, peer_id)
+        if good:
+            self.host.get_peerstore().add_addrs(_parse_peer(peer_id), good, ttl_s)
+
     async def connect(self, addr: str) -> str:
         """Dial a full multiaddr (``.../p2p/<peer id>``); return the peer id."""
         try:

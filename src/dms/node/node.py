@@ -152,7 +152,7 @@ class Node:
                                      location=loc, available=lambda: self.available_executors,
                                      ready=self.executors_probed,
                                      max_restarts=self.config.deployment.max_restarts,
-                                     storage=self.storage_for)
+                                     storage=self.storage_for, network=self.network)
             self.provider.register()
             d = self.config.deployment
             self.orchestrator = Orchestrator(

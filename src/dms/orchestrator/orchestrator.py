@@ -427,6 +427,10 @@ class Orchestrator:
                 if k in p and not a.get(k):
                     a[k] = p[k]
             self.records.put(doc)
+            if rec["status"] not in ENDED and self._nursery is not None:
+                # given up for lost (its provider was away), yet it lives: stop it there,
+                # or it would run on with nobody following it
+                self._nursery.start_soon(self._stop_orphan, eid, rec)
             return {"ok": True}
         a.update(id=rec["id"], node=rec.get("node"), status=rec["status"],
                  exit_code=rec.get("exit_code"), reason=rec.get("reason"), did=rec.get("did"))
@@ -446,6 +450,20 @@ class Orchestrator:
                 await self._supervise(eid, rec["name"])
         self._maybe_finish(doc)
         return {"ok": True}
+
+    async def _stop_orphan(self, eid: str, rec: dict[str, Any]) -> None:
+        doc = self.records.get(eid)
+        node = (doc.get("nodes") or {}).get(rec.get("node", ""))
+        if not node:
+            return
+        try:
+            await self.actor.invoke(self._handle(node), wire.ALLOC_STOP,
+                                    {"allocation": rec["id"]}, timeout=self.settings.call_timeout_s)
+            self._event_and_touch(eid, f"stopped allocation {rec['name']}: it was reported "
+                                       f"{rec['status']} after it had ended here")
+        except DMSError as exc:
+            self._event_and_touch(eid, f"could not stop allocation {rec['name']}, reported "
+                                       f"{rec['status']} after it had ended here: {exc.message}")
 
     async def _supervise_logged(self, eid: str, failed: str) -> None:
         try:

@@ -5,7 +5,12 @@
     /dms/deployment/commit   ──▶ ResourceManager.commit(ensemble/node, resources, expiry)
     /dms/deployment/allocate ──▶ commitment -> allocation; one AllocationRuntime each
     /dms/deployment/revert   ──▶ stop what runs, release what is held
-    /dms/allocation/{status,logs,stop} for the orchestrator
+    /dms/allocation/{status,logs,stop,restart} for the orchestrator
+
+A restarted provider follows its allocations again: what each needs (workload spec,
+health check, storage refs) and each ensemble's orchestrator and update grant are kept
+in the store; at start, every workload an executor still knows (``recover()``) is
+adopted by a new AllocationRuntime, and the rest are reported lost and reaped.
 
 A bid only goes out when everything fits (an exact fit counts); a decline says why, so
 the orchestrator can tell the user. Duplicate requests get the first answer again.
@@ -36,6 +41,7 @@ from dms.allocation.runtime import (
     AllocationRecord,
     AllocationRuntime,
     workload_from_dict,
+    workload_to_dict,
 )
 from dms.errors import DMSError, NotFound, ValidationError
 from dms.executor.contract import Handle as ExecHandle
@@ -50,6 +56,8 @@ log = logging.getLogger("dms.provider")
 BID_TTL_S = 30.0
 FAULT_ENV = "DMS_TEST_FAULT"  # fault injection for tests of the orchestrator's recovery
 MAX_COMMIT_S = 120.0
+ENSEMBLES = "provider_ensembles"  # ensemble -> its orchestrator's handle and update grant
+LAUNCH = "allocation_launch"      # allocation -> what a restarted provider needs to adopt it
 
 
 class Provider:
@@ -58,8 +66,9 @@ class Provider:
                  location: Location | None = None,
                  available: Callable[[], Iterable[str]] | None = None,
                  ready: trio.Event | None = None, max_restarts: int = 3,
-                 storage: Callable[[str], Any] | None = None) -> None:
+                 storage: Callable[[str], Any] | None = None, network: Any = None) -> None:
         self.actor = actor
+        self.network = network  # to keep orchestrators' addresses across a restart
         self.rm = resources
         self.onboarding = onboarding
         self.executors = executors
@@ -92,28 +101,119 @@ class Provider:
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         await self.actor.subscribe(wire.TOPIC)
-        lost = self._mark_lost()
+        self._restore_ensembles()
+        adoptable, lost = self._sort_previous()
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._reap, lost)
+            if adoptable:
+                nursery.start_soon(self._adopt, adoptable)
             task_status.started()
             await trio.sleep_forever()
 
-    def _mark_lost(self) -> list[ExecHandle]:
-        """Allocations recorded as live by a previous run cannot be followed any more: mark
-        them failed, free their resources, and return their workloads' handles to reap."""
-        coll = self.store.collection(COLLECTION)
-        handles = []
-        for id_, doc in coll.query():
-            if doc.get("status") not in ENDED:
-                doc.update(status="failed", reason="lost: the provider restarted",
-                           updated=time.time())
-                coll.put(id_, doc)
-                self.rm.release(id_.rsplit("/", 1)[0] + "/" + doc.get("node", ""))
-                h = doc.get("handle") or {}
-                if h.get("executor") and h.get("ref"):
-                    handles.append(ExecHandle(id_.replace("/", "_"), h["executor"], h["ref"]))
-        return handles
+    # -- after a restart: adopt what still runs, report and reap the rest -----------------
+    def _restore_ensembles(self) -> None:
+        for eid, doc in self.store.collection(ENSEMBLES).query():
+            try:
+                self._orchestrators[eid] = dest = Handle.from_dict(doc.get("orchestrator"))
+            except ValidationError:
+                continue
+            if self.network is not None and doc.get("addrs"):
+                self.network.add_peer_addrs(dest.peer_id, list(doc["addrs"]))
+            if doc.get("grant"):
+                self._grants[eid] = doc["grant"]
+
+    def _remember_ensemble(self, eid: str) -> None:
+        dest = self._orchestrators.get(eid)
+        addrs = self.network.peer_addrs(dest.peer_id) if dest and self.network is not None else []
+        self.store.collection(ENSEMBLES).put(eid, {
+            "orchestrator": dest.to_dict() if dest else None, "grant": self._grants.get(eid),
+            "addrs": addrs})
+
+    def _sort_previous(self) -> tuple[list[dict[str, Any]], list[ExecHandle]]:
+        """Allocations a previous run left live: those that can be followed again (their
+        workload may have survived) and the handles of lost ones' workloads to reap."""
+        launches = self.store.collection(LAUNCH)
+        adoptable, lost, reap = [], [], []
+        for id_, doc in self.store.collection(COLLECTION).query():
+            if doc.get("status") in ENDED:
+                continue
+            h = doc.get("handle") or {}
+            if (h.get("ref") and launches.get(id_) is not None
+                    and doc.get("ensemble_id") in self._orchestrators
+                    and doc.get("executor") in self.executors):
+                adoptable.append(doc)
+            else:
+                reap += self._lose(doc, "lost: the provider restarted")
+                lost.append(doc)
+        self._release_idle({_node_id(d) for d in lost} - {_node_id(d) for d in adoptable})
+        return adoptable, reap
+
+    def _lose(self, doc: dict[str, Any], reason: str) -> list[ExecHandle]:
+        """Mark ``doc`` failed with ``reason``; its workload's handle, if any, to reap."""
+        doc.update(status="failed", reason=reason, updated=time.time())
+        self.store.collection(COLLECTION).put(doc["id"], doc)
+        self.store.collection(LAUNCH).delete(doc["id"])
+        h = doc.get("handle") or {}
+        if h.get("executor") and h.get("ref"):
+            return [ExecHandle(doc["id"].replace("/", "_"), h["executor"], h["ref"])]
+        return []
+
+    def _release_idle(self, node_ids: set[str]) -> None:
+        for node_id in node_ids:
+            if not any(_node_id(r.record.to_dict()) == node_id and r.record.status not in ENDED
+                       for r in self.runtimes.values()):
+                self.rm.release(node_id)
+
+    async def _adopt(self, docs: list[dict[str, Any]]) -> None:
+        """Follow again the workloads the executors still know; report the others lost."""
+        if self.ready is not None:
+            with trio.move_on_after(60):  # the node probes its executors first
+                await self.ready.wait()
+        known: dict[str, dict[str, ExecHandle]] = {}
+        for name in sorted({d["executor"] for d in docs}):
+            try:
+                found = await self.executors.get(name).recover()
+                known[name] = {**{f"id:{h.id}": h for h in found}, **{h.ref: h for h in found}}
+            except DMSError as exc:
+                log.warning("executor %s cannot recover its workloads: %s", name, exc.message)
+                known[name] = {}
+        lost: list[dict[str, Any]] = []
+        reap: list[ExecHandle] = []
+        assert self._nursery is not None
+        for doc in docs:
+            was = doc["handle"]
+            h = known[doc["executor"]].get(was["ref"]) or known[doc["executor"]].get(f"id:{was.get('id')}")
+            launch = self.store.collection(LAUNCH).get(doc["id"])
+            try:
+                if launch is None or (h is None and doc.get("type") != "service"):
+                    raise NotFound("its workload was gone when the provider restarted")
+                rt = self._new_runtime(AllocationRecord.from_dict(doc), launch)
+            except DMSError as exc:
+                reap += self._lose(doc, f"lost: {exc.message}")
+                lost.append(doc)
+                continue
+            self.runtimes[rt.record.id] = rt
+            if h is None:  # a service is kept alive: start it again
+                log.info("starting service %s again: its workload was gone", doc["id"])
+            else:
+                log.info("re-attached allocation %s (%s %s)", doc["id"], h.executor, h.ref[:12])
+            self._nursery.start_soon(rt.run, h)
+        self._release_idle({_node_id(d) for d in lost})
+        for doc in lost:
+            await self._notify(AllocationRecord.from_dict(doc), {})
+        await self._reap(reap)
+
+    def _new_runtime(self, rec: AllocationRecord, launch: dict[str, Any],
+                 module: bytes | None = None) -> AllocationRuntime:
+        spec = workload_from_dict(launch["spec"])
+        return AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
+                                 self.work_dir, notify=self._notify, on_end=self._ended,
+                                 module_bytes=module, max_restarts=self.max_restarts,
+                                 health=HealthSpec.from_dict(launch.get("healthcheck")),
+                                 inputs=list(launch.get("inputs") or ()),
+                                 outputs=list(launch.get("outputs") or ()),
+                                 storage=self.storage)
 
     async def _reap(self, handles: list[ExecHandle]) -> None:
         """Remove the workloads of allocations lost in a restart: no orphan keeps running."""
@@ -193,6 +293,7 @@ class Provider:
             self.capctx.add_provide(grant)
             self._grants[p["ensemble_id"]] = grant
         self._orchestrators[p["ensemble_id"]] = msg.sender
+        self._remember_ensemble(p["ensemble_id"])
         return {"committed": rid, "expires_at": c.expires_at}
 
     async def on_allocate(self, msg: Message) -> Any:
@@ -214,6 +315,7 @@ class Provider:
             specs.append((item, spec))
         self.rm.allocate(rid)
         self._orchestrators[ens] = msg.sender
+        self._remember_ensemble(ens)
         out = {}
         assert self._nursery is not None
         for item, spec in specs:
@@ -222,14 +324,11 @@ class Provider:
                                    type=str(item.get("type") or "task"), executor=spec.executor,
                                    created=time.time())
             module = item.get("module_b64")
-            rt = AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
-                                   self.work_dir, notify=self._notify, on_end=self._ended,
-                                   module_bytes=base64.b64decode(module) if module else None,
-                                   max_restarts=self.max_restarts,
-                                   health=HealthSpec.from_dict(item.get("healthcheck")),
-                                   inputs=list(item.get("inputs") or ()),
-                                   outputs=list(item.get("outputs") or ()),
-                                   storage=self.storage)
+            launch = {"spec": workload_to_dict(spec), "healthcheck": item.get("healthcheck"),
+                      "inputs": item.get("inputs") or [], "outputs": item.get("outputs") or []}
+            rt = self._new_runtime(rec, launch, base64.b64decode(module) if module else None)
+            # kept until it ends: a restarted provider adopts the workload with it
+            self.store.collection(LAUNCH).put(rec.id, {**launch, "spec": workload_to_dict(rt.spec)})
             self.runtimes[rec.id] = rt
             out[rec.name] = {"id": rec.id, "did": rt.key.did, "peer_id": self.peer_id}
         for item, _ in specs:
@@ -250,6 +349,8 @@ class Provider:
         return {"released": released, "stopped": stopped}
 
     def _ended(self, rec: AllocationRecord) -> None:
+        if rec.status in ENDED:  # (not when the provider itself is stopping)
+            self.store.collection(LAUNCH).delete(rec.id)
         node_id = f"{rec.ensemble_id}/{rec.node}"
         others = [r for r in self.runtimes.values() if r.record.ensemble_id == rec.ensemble_id
                   and r.record.node == rec.node and r.record.status not in ENDED]
@@ -265,6 +366,7 @@ class Provider:
         grant = self._grants.pop(ensemble_id, None)
         if grant is not None:
             self.capctx.remove_anchor("provide", grant)
+        self.store.collection(ENSEMBLES).delete(ensemble_id)
 
     async def _notify(self, rec: AllocationRecord, info: dict[str, Any]) -> None:
         dest = self._orchestrators.get(rec.ensemble_id)
@@ -313,6 +415,11 @@ def _obj(x: Any) -> dict[str, Any]:
     if not isinstance(x, dict):
         raise ValidationError("payload must be a JSON object")
     return x
+
+
+def _node_id(alloc: dict[str, Any]) -> str:
+    """The resource reservation an allocation record belongs to: ``<ensemble>/<node>``."""
+    return f"{alloc.get('ensemble_id')}/{alloc.get('node')}"
 
 
 def _rid(p: dict[str, Any]) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dms.testing.cluster import onboard, start_cluster, status, trust_all, wait_peers
-from dms.testing.daemon import start_daemon
+from dms.testing.daemon import Daemon, start_daemon
 from dms.testing.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
@@ -190,18 +191,117 @@ def test_untrusted_deployer_is_told_why(tmp_path: Path, docker_env: dict[str, st
         c.stop()
 
 
-def test_restarted_provider_removes_workloads_it_can_no_longer_follow(
+def _services(tmp_path: Path) -> Path:
+    """``first`` a service, ``second`` a long task, both on one provider."""
+    ens = TWO_ON_ONE.replace("type: task", "type: service", 1).replace(
+        '"echo one"', '"echo one; exec sleep 300"').replace('"echo two"', '"echo two; exec sleep 300"')
+    path = tmp_path / "svc.yaml"
+    path.write_text(ens)
+    return path
+
+
+def _wait_events(node: Daemon, eid: str, want: list[str], timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        st = json.loads(node.cli("deployment", "status", eid, "--json").stdout)
+        msgs = [e["msg"] for e in st["events"]]
+        if all(any(w in m for m in msgs) for w in want) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.25)
+
+
+def test_restarted_provider_re_attaches_its_workloads(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
+    """Bob crashes and comes back: he follows the containers that kept running (no
+    restart, output intact), and Alice can still stop them."""
     import signal
 
     import docker
 
-    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,))
+    # Bob comes back on another port; he reaches Alice at the address he kept (Alice
+    # waits up to 10 heartbeats for him before she declares his allocations lost)
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
+                      extra=["--set", "deployment.max_misses=10"])
     try:
-        svc = TWO_ON_ONE.replace("type: task", "type: service").replace(
-            '"echo one"', '"echo one; sleep 300"').replace('"echo two"', '"echo two; sleep 300"')
-        (tmp_path / "svc.yaml").write_text(svc)
-        r = c[0].cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json", timeout=120)
+        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
+        assert r.returncode == 0, r.stderr
+        eid = json.loads(r.stdout)["id"]
+        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+
+        def running() -> dict[str, str]:
+            return {x.name: x.id for x in client.containers.list(
+                filters={"label": f"dms.ensemble={eid}"})}
+
+        st = _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
+        before = running()
+        assert len(before) == 2, st
+        bob = c[1]
+        bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
+        c.nodes[1] = start_daemon(bob.home, env=docker_env)
+        st = _wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
+        msgs = [e["msg"] for e in st["events"]]
+        assert sum("re-attached after the provider restarted" in m for m in msgs) == 2, msgs
+        assert running() == before  # the same containers, never restarted
+        assert st["status"] == "Running", st
+        logs = json.loads(c[0].cli("deployment", "logs", eid, "--json").stdout)
+        assert logs["first"]["stdout"] == "one\n" and logs["second"]["stdout"] == "two\n", logs
+        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+        assert running() == {}
+        allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
+        assert allocs == {"allocated": {}, "committed": {}}, allocs
+    finally:
+        c.stop()
+
+
+def test_restarted_provider_restarts_a_vanished_service_and_reports_a_vanished_task(
+        tmp_path: Path, docker_env: dict[str, str]) -> None:
+    """While Bob is down, both containers are removed by hand: the service is started
+    again, the task is reported lost (it cannot be re-run halfway)."""
+    import signal
+
+    import docker
+
+    # Bob comes back on another port; he reaches Alice at the address he kept (Alice
+    # waits up to 10 heartbeats for him before she declares his allocations lost)
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
+                      extra=["--set", "deployment.max_misses=10"])
+    try:
+        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
+        assert r.returncode == 0, r.stderr
+        eid = json.loads(r.stdout)["id"]
+        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+        _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
+        bob = c[1]
+        bob.stop(signal.SIGKILL)
+        for x in client.containers.list(all=True, filters={"label": f"dms.ensemble={eid}"}):
+            x.remove(force=True)
+        c.nodes[1] = start_daemon(bob.home, env=docker_env)
+        st = _wait_events(c[0], eid, ["second failed (lost: its workload was gone",
+                                      "allocation first running"])
+        msgs = [e["msg"] for e in st["events"]]
+        assert any(m.startswith("allocation second failed (lost: its workload was gone")
+                   for m in msgs), msgs
+        assert msgs.count("allocation first running") == 2, msgs  # started again
+        names = [x.name for x in client.containers.list(filters={"label": f"dms.ensemble={eid}"})]
+        assert len(names) == 1, names
+        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+    finally:
+        c.stop()
+
+
+def test_a_workload_given_up_for_lost_is_stopped_when_its_provider_returns(
+        tmp_path: Path, docker_env: dict[str, str]) -> None:
+    """Alice declares Bob's allocations lost while he is down; when he comes back and
+    re-attaches them, she has them stopped: nothing runs on that nobody follows."""
+    import signal
+
+    import docker
+
+    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
+                      extra=["--set", "deployment.heartbeat_s=0.5",
+                             "--set", "deployment.max_misses=2"])
+    try:
+        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
         assert r.returncode == 0, r.stderr
         eid = json.loads(r.stdout)["id"]
         client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
@@ -210,17 +310,23 @@ def test_restarted_provider_removes_workloads_it_can_no_longer_follow(
             return [x.name for x in client.containers.list(
                 filters={"label": f"dms.ensemble={eid}"})]
 
-        assert len(running()) == 2
+        _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
         bob = c[1]
-        bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
-        assert len(running()) == 2
+        bob.stop(signal.SIGKILL)
+        st = _wait_events(c[0], eid, ["allocation(s) failed"])
+        assert st["status"] == "Failed", st
+        assert len(running()) == 2  # Bob is away: nobody can stop them yet
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        for _ in range(60):
+        st = _wait_events(c[0], eid, ["stopped allocation first", "stopped allocation second"])
+        msgs = [e["msg"] for e in st["events"]]
+        assert any(m.startswith("stopped allocation first: it was reported running")
+                   for m in msgs), msgs
+        for _ in range(40):
             if not running():
                 break
             time.sleep(0.25)
         assert running() == []
         allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
-        assert allocs["allocated"] == {}
+        assert allocs == {"allocated": {}, "committed": {}}, allocs
     finally:
         c.stop()
