@@ -117,3 +117,46 @@ async def test_restart_on_request_starts_a_new_run_without_counting_a_failure(
     assert seen[2][1] == "restarted by its supervisor (db failed)"
     with pytest.raises(ValidationError, match="cannot be restarted"):
         await rt.restart("again")
+
+
+async def test_adopted_workload_is_followed_not_restarted(tmp_path: Path,
+                                                          autojump_clock: Any) -> None:
+    """A provider restart: a new runtime adopts the running workload from the executor's
+    recover(), reports it running again, keeps its output and sees its real exit."""
+    from dms.executor.noop import NoopBackend
+
+    backend = NoopBackend()
+    behavior = NoopBehavior.printing("up", delay_s=10.0)
+    first = NoopExecutor(behavior, backend=backend)
+    store = MemoryStore()
+    rec = AllocationRecord(id="e1/web", ensemble_id="e1", name="web", node="n1",
+                           type="service", executor="noop")
+
+    async def quiet(rec: AllocationRecord, info: dict[str, Any]) -> None:
+        CHANGES.fire()
+
+    rt = AllocationRuntime(rec, WorkloadSpec(id="web", executor="noop"), first, store,
+                           tmp_path, notify=quiet, on_end=lambda r: None)
+    async with trio.open_nursery() as nursery:  # the first provider process
+        nursery.start_soon(rt.run)
+        await CHANGES.until(lambda: rt.record.status == "running")
+        nursery.cancel_scope.cancel()  # it stops; the workload lives on in the backend
+    doc = store.collection("allocations").get("e1/web")
+    assert doc["status"] == "running" and doc["handle"]["ref"]
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def notify(rec: AllocationRecord, info: dict[str, Any]) -> None:
+        seen.append((rec.status, rec.reason))
+        CHANGES.fire()
+
+    again = NoopExecutor(behavior, backend=backend)
+    (handle,) = [h for h in await again.recover() if h.ref == doc["handle"]["ref"]]
+    rt2 = AllocationRuntime(AllocationRecord.from_dict(doc),
+                            WorkloadSpec(id="web", executor="noop"), again, store, tmp_path,
+                            notify=notify, on_end=lambda r: None)
+    await rt2.run(adopt=handle)
+    assert again.started == []  # nothing was started anew
+    assert seen[0] == ("running", "re-attached after the provider restarted")
+    assert seen[-1][0] == "completed"
+    assert rt2.output_text()["stdout"] == "up\n"
