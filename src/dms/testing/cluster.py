@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,37 @@ def wait_peers(nodes: Sequence[Daemon], want: int, timeout: float = 30) -> None:
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"peers did not connect: {counts} (want >= {want} each)")
         time.sleep(0.2)
+
+
+def deployment_status(d: Daemon, eid: str) -> dict[str, Any]:
+    r = d.cli("deployment", "status", eid, "--json")
+    if r.returncode != 0:
+        raise RuntimeError(f"deployment status {eid} failed: {r.stderr}")
+    return dict(json.loads(r.stdout))
+
+
+def messages(st: dict[str, Any]) -> list[str]:
+    """The event messages of a deployment status, oldest first."""
+    return [e["msg"] for e in st.get("events") or ()]
+
+
+def wait_deployment(d: Daemon, eid: str, done: Callable[[dict[str, Any]], bool],
+                    timeout: float = 60.0) -> dict[str, Any]:
+    """Deployment ``eid``'s status once ``done(status)`` holds, or the last one seen when
+    ``timeout`` seconds passed (the caller asserts on it and shows what it saw)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = deployment_status(d, eid)
+        if done(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.25)
+
+
+def wait_events(d: Daemon, eid: str, want: Sequence[str], timeout: float = 60.0
+                ) -> dict[str, Any]:
+    """:func:`wait_deployment` until every text in ``want`` is part of some event."""
+    return wait_deployment(d, eid, lambda st: all(any(w in m for m in messages(st))
+                                                  for w in want), timeout)
 
 
 def onboard(d: Daemon, cpu: str = "1", ram: str = "1GiB", disk: str = "2GiB") -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dms.testing.cluster import Cluster
+from dms.testing.cluster import Cluster, messages, wait_deployment, wait_events
 from dms.testing.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
@@ -126,9 +126,10 @@ def test_service_shut_down_on_request(net: Cluster, tmp_path: Path) -> None:
     out = json.loads(r.stdout)
     assert out["status"] == "Running" and out["allocations"]["web"]["status"] == "running"
     # live logs of a running service come from the provider
-    for _ in range(40):
+    deadline = time.monotonic() + 30
+    while True:
         live = json.loads(alice.cli("deployment", "logs", out["id"], "--json").stdout)
-        if "up" in live["web"].get("stdout", ""):
+        if "up" in live["web"].get("stdout", "") or time.monotonic() > deadline:
             break
         time.sleep(0.25)
     assert live["web"]["stdout"].strip() == "up"
@@ -181,12 +182,9 @@ def test_crashing_service_is_restarted_by_its_provider(net: Cluster, tmp_path: P
     r = deploy(alice, write(tmp_path, "crash.yaml", hello("flaky", "x", atype="service", cmd=cmd)))
     assert r.returncode == 0, r.stderr
     eid = json.loads(r.stdout)["id"]
-    for _ in range(80):
-        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
-        msgs = [e["msg"] for e in st["events"]]
-        if any("restarting" in m for m in msgs) and st["allocations"]["flaky"]["status"] == "running":
-            break
-        time.sleep(0.25)
+    st = wait_deployment(alice, eid, lambda st: any("restarting" in m for m in messages(st))
+                         and st["allocations"]["flaky"]["status"] == "running")
+    msgs = messages(st)
     assert st["status"] == "Running" and st["allocations"]["flaky"]["status"] == "running", st
     assert any("flaky restarting (exited with code 1; restart 1 of 3" in m for m in msgs), msgs
     assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
@@ -218,12 +216,7 @@ nodes:
     r = deploy(alice, write(tmp_path, "health.yaml", ens))
     assert r.returncode == 0, r.stderr
     eid = json.loads(r.stdout)["id"]
-    for _ in range(120):
-        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
-        msgs = [e["msg"] for e in st["events"]]
-        if any("sick restarting (unhealthy" in m for m in msgs):
-            break
-        time.sleep(0.25)
+    msgs = messages(wait_events(alice, eid, ["sick restarting (unhealthy"]))
     assert any("sick restarting (unhealthy: 3 health checks failed" in m for m in msgs), msgs
     assert not any(m.startswith("allocation fine restarting") for m in msgs), msgs
     assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0
@@ -256,12 +249,9 @@ supervisor:
     assert r.returncode == 0, r.stderr
     eid = json.loads(r.stdout)["id"]
     want = "allocation api restarting (restarted by its supervisor (db failed))"
-    for _ in range(120):
-        st = json.loads(alice.cli("deployment", "status", eid, "--json").stdout)
-        msgs = [e["msg"] for e in st["events"]]
-        if want in msgs and all(a["status"] == "running" for a in st["allocations"].values()):
-            break
-        time.sleep(0.25)
+    st = wait_deployment(alice, eid, lambda st: want in messages(st) and all(
+        a["status"] == "running" for a in st["allocations"].values()))
+    msgs = messages(st)
     assert want in msgs, msgs
     assert all(a["status"] == "running" for a in st["allocations"].values()), st
     assert alice.cli("deployment", "shutdown", eid, timeout=90).returncode == 0

@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from dms.testing.cluster import onboard, start_cluster, status, trust_all, wait_peers
-from dms.testing.daemon import Daemon, start_daemon
+from dms.testing.cluster import (
+    messages,
+    onboard,
+    start_cluster,
+    status,
+    trust_all,
+    wait_deployment,
+    wait_events,
+    wait_peers,
+)
+from dms.testing.daemon import start_daemon
 from dms.testing.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
@@ -53,14 +61,10 @@ def test_provider_dying_after_commit_is_replaced(tmp_path: Path, docker_env: dic
         eid = json.loads(r.stdout)["id"]
         assert bob.proc.wait(60) == 70  # Bob committed, then really died
         onboard(c[1])
-        for _ in range(120):
-            st = json.loads(c[0].cli("deployment", "status", eid, "--json").stdout)
-            if st["status"] in ("Completed", "Failed"):
-                break
-            time.sleep(0.5)
+        st = wait_deployment(c[0], eid, lambda st: st["status"] in ("Completed", "Failed"), 90)
         assert st["status"] == "Completed", st
         assert st["nodes"]["box"] == c.info[1]["peer_id"]  # placed on Carol
-        msgs = [e["msg"] for e in st["events"]]
+        msgs = messages(st)
         assert any("allocate of box failed" in m and "reverting" in m for m in msgs), msgs
         # two allocations on one node, both with their output
         logs = json.loads(c[0].cli("deployment", "logs", eid, "--json").stdout)
@@ -120,11 +124,7 @@ def test_queue_waits_for_capacity(tmp_path: Path, docker_env: dict[str, str]) ->
         st = json.loads(alice.cli("deployment", "status", queued, "--json").stdout)
         assert st["status"] in ("Generating", "Preparing")
         assert alice.cli("deployment", "shutdown", svc, timeout=90).returncode == 0
-        for _ in range(60):
-            st = json.loads(alice.cli("deployment", "status", queued, "--json").stdout)
-            if st["status"] in ("Completed", "Failed"):
-                break
-            time.sleep(0.5)
+        st = wait_deployment(alice, queued, lambda st: st["status"] in ("Completed", "Failed"))
         assert st["status"] == "Completed", st
         waits = [e for e in st["events"] if e["msg"].startswith("waiting for capacity")]
         assert len(waits) == 1  # said once, not once per retry
@@ -156,12 +156,7 @@ def test_refused_status_checks_do_not_count_as_a_lost_provider(tmp_path: Path,
         r = a.cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json", timeout=120)
         assert r.returncode == 0, r.stderr + r.stdout
         eid = json.loads(r.stdout)["id"]
-        for _ in range(40):
-            st = json.loads(a.cli("deployment", "status", eid, "--json").stdout)
-            msgs = [e["msg"] for e in st["events"]]
-            if any(m.startswith("cannot supervise node box") for m in msgs):
-                break
-            time.sleep(0.25)
+        msgs = messages(wait_events(a, eid, ["cannot supervise node box"]))
         assert any(m.startswith("cannot supervise node box") for m in msgs), msgs
         time.sleep(2.5)  # several heartbeats later: still running, nothing declared lost
         st = json.loads(a.cli("deployment", "status", eid, "--json").stdout)
@@ -200,16 +195,6 @@ def _services(tmp_path: Path) -> Path:
     return path
 
 
-def _wait_events(node: Daemon, eid: str, want: list[str], timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        st = json.loads(node.cli("deployment", "status", eid, "--json").stdout)
-        msgs = [e["msg"] for e in st["events"]]
-        if all(any(w in m for m in msgs) for w in want) or time.monotonic() > deadline:
-            return st
-        time.sleep(0.25)
-
-
 def test_restarted_provider_re_attaches_its_workloads(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
     """Bob crashes and comes back: he follows the containers that kept running (no
@@ -232,14 +217,14 @@ def test_restarted_provider_re_attaches_its_workloads(
             return {x.name: x.id for x in client.containers.list(
                 filters={"label": f"dms.ensemble={eid}"})}
 
-        st = _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
+        st = wait_events(c[0], eid, ["allocation first running", "allocation second running"])
         before = running()
         assert len(before) == 2, st
         bob = c[1]
         bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = _wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
-        msgs = [e["msg"] for e in st["events"]]
+        st = wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
+        msgs = messages(st)
         assert sum("re-attached after the provider restarted" in m for m in msgs) == 2, msgs
         assert running() == before  # the same containers, never restarted
         assert st["status"] == "Running", st
@@ -270,15 +255,15 @@ def test_restarted_provider_restarts_a_vanished_service_and_reports_a_vanished_t
         assert r.returncode == 0, r.stderr
         eid = json.loads(r.stdout)["id"]
         client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
-        _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
+        wait_events(c[0], eid, ["allocation first running", "allocation second running"])
         bob = c[1]
         bob.stop(signal.SIGKILL)
         for x in client.containers.list(all=True, filters={"label": f"dms.ensemble={eid}"}):
             x.remove(force=True)
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = _wait_events(c[0], eid, ["second failed (lost: its workload was gone",
+        st = wait_events(c[0], eid, ["second failed (lost: its workload was gone",
                                       "allocation first running"])
-        msgs = [e["msg"] for e in st["events"]]
+        msgs = messages(st)
         assert any(m.startswith("allocation second failed (lost: its workload was gone")
                    for m in msgs), msgs
         assert msgs.count("allocation first running") == 2, msgs  # started again
@@ -310,15 +295,15 @@ def test_a_workload_given_up_for_lost_is_stopped_when_its_provider_returns(
             return [x.name for x in client.containers.list(
                 filters={"label": f"dms.ensemble={eid}"})]
 
-        _wait_events(c[0], eid, ["allocation first running", "allocation second running"])
+        wait_events(c[0], eid, ["allocation first running", "allocation second running"])
         bob = c[1]
         bob.stop(signal.SIGKILL)
-        st = _wait_events(c[0], eid, ["allocation(s) failed"])
+        st = wait_events(c[0], eid, ["allocation(s) failed"])
         assert st["status"] == "Failed", st
         assert len(running()) == 2  # Bob is away: nobody can stop them yet
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = _wait_events(c[0], eid, ["stopped allocation first", "stopped allocation second"])
-        msgs = [e["msg"] for e in st["events"]]
+        st = wait_events(c[0], eid, ["stopped allocation first", "stopped allocation second"])
+        msgs = messages(st)
         assert any(m.startswith("stopped allocation first: it was reported running")
                    for m in msgs), msgs
         for _ in range(40):
