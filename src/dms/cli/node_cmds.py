@@ -58,7 +58,7 @@ def actor() -> None:
 @handle_errors
 def actor_cmd(home: Path | None, as_json: bool, behavior: str, dest: str | None,
               payload: str | None, timeout: float) -> None:
-    """Invoke BEHAVIOR (e.g. /dms/node/peers/list) and print the reply.
+    """Invoke BEHAVIOR (a path such as /dms/node/peers/list) and print the reply.
 
     The call is signed with your `user` key and carries your capability tokens; the
     destination refuses it with a reason if you lack the capability.
