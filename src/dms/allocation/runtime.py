@@ -53,6 +53,7 @@ class AllocationRecord:
     handle: dict[str, Any] | None = None
     did: str | None = None
     restarts: int = 0
+    runs: int = 0           # workloads started so far (each run gets a fresh executor id)
     created: float = 0.0
     updated: float = 0.0
 
@@ -156,7 +157,6 @@ class AllocationRuntime:
         self.storage = storage
         self._unhealthy: str | None = None
         self._restart_reason: str | None = None
-        self._runs = 0
         self.output: list[LogLine] = []
         self._ended = trio.Event()
         self._logs_done = trio.Event()
@@ -201,15 +201,14 @@ class AllocationRuntime:
     # -- lifecycle ---------------------------------------------------------------------
     async def run(self, adopt: Handle | None = None) -> None:
         """Run the workload to its end; with ``adopt``, follow a workload that an earlier
-        run of this provider started (it survived a provider restart) instead."""
+        run of this provider started (it survived a provider restart) instead. Inputs are
+        fetched before the first run only."""
         try:
-            if adopt is None:
+            if not self.record.runs:
                 failed = await self._fetch_inputs()
                 if failed:
                     await self._set(FAILED, reason=failed)
                     return
-            else:
-                self._runs = self.record.restarts + 1  # later runs need fresh ids
             while True:
                 st = await self._attempt(adopt)
                 adopt = None
@@ -246,11 +245,11 @@ class AllocationRuntime:
             self.handle = adopted
             await self._set(RUNNING, reason="re-attached after the provider restarted")
         else:
-            await self._set(STARTING, reason=None)
             spec = self.spec
-            if self._runs:  # executors need a fresh id per run
-                spec = replace(spec, id=f"{spec.id}-r{self._runs}")
-            self._runs += 1
+            if self.record.runs:  # executors need a fresh id per run
+                spec = replace(spec, id=f"{spec.id}-r{self.record.runs}")
+            self.record.runs += 1  # saved before the start: a crash cannot reuse the id
+            await self._set(STARTING, reason=None)
             try:
                 self.handle = await self.executor.start(spec)
             except DMSError as exc:

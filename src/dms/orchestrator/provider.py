@@ -106,8 +106,7 @@ class Provider:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._reap, lost)
-            if adoptable:
-                nursery.start_soon(self._adopt, adoptable)
+            nursery.start_soon(self._adopt, adoptable)
             task_status.started()
             await trio.sleep_forever()
 
@@ -166,28 +165,35 @@ class Provider:
                 self.rm.release(node_id)
 
     async def _adopt(self, docs: list[dict[str, Any]]) -> None:
-        """Follow again the workloads the executors still know; report the others lost."""
+        """Follow again the workloads the executors still know; report the others lost;
+        remove workloads no live allocation claims (a crash between start and record)."""
         if self.ready is not None:
             with trio.move_on_after(60):  # the node probes its executors first
                 await self.ready.wait()
-        known: dict[str, dict[str, ExecHandle]] = {}
-        for name in sorted({d["executor"] for d in docs}):
+        found: dict[str, list[ExecHandle]] = {}
+        for name in self.executors.names():
             try:
-                found = await self.executors.get(name).recover()
-                known[name] = {**{f"id:{h.id}": h for h in found}, **{h.ref: h for h in found}}
+                found[name] = await self.executors.get(name).recover()
             except DMSError as exc:
-                log.warning("executor %s cannot recover its workloads: %s", name, exc.message)
-                known[name] = {}
+                log.info("executor %s cannot recover its workloads: %s", name, exc.message)
+                found[name] = []
         lost: list[dict[str, Any]] = []
         reap: list[ExecHandle] = []
+        claimed: set[str] = set()
         assert self._nursery is not None
         for doc in docs:
             was = doc["handle"]
-            h = known[doc["executor"]].get(was["ref"]) or known[doc["executor"]].get(f"id:{was.get('id')}")
+            h = next((x for x in found.get(doc["executor"], ())
+                      if x.ref == was["ref"] or x.id == was.get("id")), None)
+            if h is not None:
+                claimed.add(h.ref)
+                if h.meta.get("state") == "lost":  # it died with the provider (wasm)
+                    reap.append(h)
+                    h = None
             launch = self.store.collection(LAUNCH).get(doc["id"])
             try:
                 if launch is None or (h is None and doc.get("type") != "service"):
-                    raise NotFound("its workload was gone when the provider restarted")
+                    raise NotFound("its workload did not survive the provider restart")
                 rt = self._new_runtime(AllocationRecord.from_dict(doc), launch)
             except DMSError as exc:
                 reap += self._lose(doc, f"lost: {exc.message}")
@@ -195,13 +201,18 @@ class Provider:
                 continue
             self.runtimes[rt.record.id] = rt
             if h is None:  # a service is kept alive: start it again
-                log.info("starting service %s again: its workload was gone", doc["id"])
+                log.info("starting service %s again: its workload did not survive", doc["id"])
             else:
                 log.info("re-attached allocation %s (%s %s)", doc["id"], h.executor, h.ref[:12])
             self._nursery.start_soon(rt.run, h)
         self._release_idle({_node_id(d) for d in lost})
         for doc in lost:
             await self._notify(AllocationRecord.from_dict(doc), {})
+        # what no allocation claims is an orphan; allocations that started since this
+        # provider did are recognised by their workload ids (they may still be starting)
+        live = tuple(rid.replace("/", "_") for rid in self.runtimes)
+        reap += [h for hs in found.values() for h in hs
+                 if h.ref not in claimed and not h.id.startswith(live)]
         await self._reap(reap)
 
     def _new_runtime(self, rec: AllocationRecord, launch: dict[str, Any],

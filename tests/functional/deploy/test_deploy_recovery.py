@@ -222,8 +222,19 @@ def test_restarted_provider_re_attaches_its_workloads(
         assert len(before) == 2, st
         bob = c[1]
         bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
+        # and one of Bob's containers that no record names (as if he crashed between
+        # starting it and writing down its id): he removes it when he comes back
+        owner = c.info[1]["did"].rsplit(":", 1)[-1][-16:]
+        orphan = client.containers.create(BUSYBOX_IMAGE, ["sleep", "300"], labels={
+            "dms.managed": "true", "dms.executor": "docker", "dms.workload": "orphan",
+            "dms.owner": owner})
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
         st = wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
+        for _ in range(40):
+            if orphan.id not in [x.id for x in client.containers.list(all=True)]:
+                break
+            time.sleep(0.25)
+        assert orphan.id not in [x.id for x in client.containers.list(all=True)]
         msgs = messages(st)
         assert sum("re-attached after the provider restarted" in m for m in msgs) == 2, msgs
         assert running() == before  # the same containers, never restarted
@@ -261,10 +272,10 @@ def test_restarted_provider_restarts_a_vanished_service_and_reports_a_vanished_t
         for x in client.containers.list(all=True, filters={"label": f"dms.ensemble={eid}"}):
             x.remove(force=True)
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = wait_events(c[0], eid, ["second failed (lost: its workload was gone",
+        st = wait_events(c[0], eid, ["second failed (lost: its workload did not survive",
                                       "allocation first running"])
         msgs = messages(st)
-        assert any(m.startswith("allocation second failed (lost: its workload was gone")
+        assert any(m.startswith("allocation second failed (lost: its workload did not survive")
                    for m in msgs), msgs
         assert msgs.count("allocation first running") == 2, msgs  # started again
         names = [x.name for x in client.containers.list(filters={"label": f"dms.ensemble={eid}"})]
@@ -313,5 +324,44 @@ def test_a_workload_given_up_for_lost_is_stopped_when_its_provider_returns(
         assert running() == []
         allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
         assert allocs == {"allocated": {}, "committed": {}}, allocs
+    finally:
+        c.stop()
+
+
+def test_wasm_service_is_started_again_after_its_provider_crashed(tmp_path: Path) -> None:
+    """WebAssembly runs inside the provider process and dies with it: after the restart
+    the service runs again (a task would be reported lost), never "re-attached"."""
+    import signal
+
+    from dms.executor.wasm.examples import sleep_wat
+
+    mod = tmp_path / "svc.wat"
+    mod.write_text(sleep_wat(300_000, before="serving\n"))
+    (tmp_path / "w.yaml").write_text(f"""version: V1
+allocations:
+  svc:
+    type: service
+    executor: wasm
+    resources: {{cpu: {{cores: 0.25}}, ram: {{size: 64MiB}}, disk: {{size: 16MiB}}}}
+    execution: {{type: wasm, module: "{mod}"}}
+nodes:
+  box: {{allocations: [svc]}}
+""")
+    c = start_cluster(tmp_path / "c", 2, onboard_nodes=(1,),
+                      extra=["--set", "deployment.max_misses=10"])
+    try:
+        r = c[0].cli("deploy", "-f", str(tmp_path / "w.yaml"), "--json", "--no-wait", timeout=120)
+        assert r.returncode == 0, r.stderr
+        eid = json.loads(r.stdout)["id"]
+        wait_events(c[0], eid, ["allocation svc running"])
+        bob = c[1]
+        bob.stop(signal.SIGKILL)
+        c.nodes[1] = start_daemon(bob.home)
+        st = wait_deployment(c[0], eid, lambda st: messages(st).count("allocation svc running") == 2)
+        msgs = messages(st)
+        assert msgs.count("allocation svc running") == 2, msgs
+        assert not any("re-attached" in m for m in msgs), msgs
+        assert st["status"] == "Running", st
+        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
     finally:
         c.stop()
