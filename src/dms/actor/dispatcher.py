@@ -79,6 +79,7 @@ class Dispatcher:
     async def dispatch(self, env: Envelope) -> Any:
         """Check, then run the handler; its exceptions become DMSErrors."""
         entry = self.check(env)
+        log.debug("%s from %s", env.behavior, env.sender.did)
         try:
             return await entry.handler(Message(env.sender, env.behavior, env.payload,
                                                env.topic, env))

@@ -103,7 +103,8 @@ def _add_subcommands() -> None:
     cli.add_command(config_cmds.config)
     cli.add_command(key_cmds.key)
     cli.add_command(cap_cmds.cap)
-    for cmd in (node_cmds.actor, node_cmds.peers, node_cmds.hello, node_cmds.onboard,
+    for cmd in (node_cmds.actor, node_cmds.peers, node_cmds.hello, node_cmds.log_level,
+                node_cmds.onboard,
                 node_cmds.offboard, node_cmds.onboarding, node_cmds.resources,
                 node_cmds.hardware, node_cmds.benchmark, deploy_cmds.deploy,
                 deploy_cmds.deployment):

@@ -160,6 +160,21 @@ def hello(home: Path | None, as_json: bool, window: float) -> None:
                for r in d], ["peer id", "did", "rtt ms"]) if d else "no answers"))
 
 
+@click.command("log-level")
+@home_option
+@json_option
+@click.argument("level", required=False,
+                type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@handle_errors
+def log_level(home: Path | None, as_json: bool, level: str | None) -> None:
+    """Show the running node's log level, or change it (until the node stops).
+
+    For a lasting change: dms config set log.level debug (read at the next start).
+    """
+    out = _caller(home).call("/dms/node/logger/config", {"level": level} if level else None)
+    emit(out, as_json, lambda d: click.echo(d["level"]))
+
+
 # -- onboarding and resources --------------------------------------------------------------
 @click.command()
 @home_option

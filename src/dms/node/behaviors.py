@@ -188,6 +188,19 @@ async def register_node_behaviors(node: Node) -> None:
         await a.broadcast(REVOCATION_TOPIC, REVOCATION, rec)
         return rec
 
+    async def logger_config(msg: Message) -> Any:
+        """The node's log level; ``{"level": "debug"}`` changes it until the node stops
+        (the lasting setting is ``log.level`` in the config)."""
+        from dms.telemetry import logs
+
+        level = _p(msg).get("level")
+        if level is not None:
+            try:
+                logs.set_level(str(level))
+            except ValueError as exc:
+                raise ValidationError(str(exc), hint="dms log-level debug|info|warning|error") from exc
+        return {"level": logs.current_level()}
+
     async def hello(msg: Message) -> Any:
         from dms.actor.behaviors import hello_all
 
@@ -219,6 +232,7 @@ async def register_node_behaviors(node: Node) -> None:
         "/dms/cap/list": cap_list,
         "/dms/cap/revoke": cap_revoke,
         "/dms/node/hello": hello,
+        "/dms/node/logger/config": logger_config,
     }
     for behavior, handler in table.items():
         a.register(behavior, handler)

@@ -171,12 +171,11 @@ class Provider:
             with trio.move_on_after(60):  # the node probes its executors first
                 await self.ready.wait()
         found: dict[str, list[ExecHandle]] = {}
-        for name in self.executors.names():
+        for name in set(self.available()) & set(self.executors.names()):
             try:
                 found[name] = await self.executors.get(name).recover()
             except DMSError as exc:
-                log.info("executor %s cannot recover its workloads: %s", name, exc.message)
-                found[name] = []
+                log.warning("executor %s cannot recover its workloads: %s", name, exc.message)
         lost: list[dict[str, Any]] = []
         reap: list[ExecHandle] = []
         claimed: set[str] = set()

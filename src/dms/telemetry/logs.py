@@ -60,7 +60,24 @@ def setup(level: str = "info", *, json_lines: bool = False, stream=None) -> None
     for h in list(root.handlers):
         root.removeHandler(h)
     root.addHandler(handler)
+    set_level(level)
+
+
+LEVELS = ("debug", "info", "warning", "error")
+NOISY = ("libp2p", "multiaddr", "hypercorn.error", "docker", "urllib3", "botocore")
+
+
+def set_level(level: str) -> str:
+    """Set the process's log level (libraries that are loud at info stay at warning or
+    above); return it. Raises ValueError for an unknown level."""
+    if level.lower() not in LEVELS:
+        raise ValueError(f"unknown log level {level!r} (one of {', '.join(LEVELS)})")
+    root = logging.getLogger()
     root.setLevel(level.upper())
-    # libraries that are loud at info
-    for noisy in ("libp2p", "multiaddr", "hypercorn.error", "docker", "urllib3", "botocore"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    return level.lower()
+
+
+def current_level() -> str:
+    return logging.getLevelName(logging.getLogger().level).lower()

@@ -85,3 +85,19 @@ def test_port_in_use_is_a_clear_error(daemon: Daemon, tmp_path: Path) -> None:
                         str(daemon.api_port)], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "cannot listen" in r.stderr and "--api-port" in r.stderr
+
+
+def test_log_level_changes_at_runtime(daemon: Daemon) -> None:
+    """`dms log-level debug` turns on debug lines in the running daemon; a bad level is
+    refused by the CLI before any call."""
+    assert daemon.cli("log-level").stdout.strip() == "info"
+    before = daemon.log().count(" DEBUG ")
+    r = daemon.cli("log-level", "debug", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"level": "debug"}
+    daemon.cli("onboarding", "status")  # a call the node logs at debug
+    assert daemon.log().count(" DEBUG ") > before
+    assert "dms.actor.dispatcher: /dms/node/onboarding/status from did:key:" in daemon.log()
+    assert daemon.cli("log-level", "info").stdout.strip() == "info"
+    bad = daemon.cli("log-level", "loud")
+    assert bad.returncode == 2 and "loud" in bad.stderr
