@@ -69,6 +69,28 @@ Feature: Deployments
     And the JSON output has "status" equal to "Completed"
     And the allocations ran on 2 different peers
 
+  Scenario: An onboarded node runs what it deploys itself
+    Given a testnet of 3 nodes
+    And node 0 is onboarded
+    And a WebAssembly module that prints "ran on myself"
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        me:
+          type: task
+          executor: wasm
+          resources: {cpu: {cores: 0.25}, ram: {size: 64MiB}, disk: {size: 16MiB}}
+          execution: {type: wasm, module: <wasm module>}
+      nodes:
+        n1: {allocations: [me], peer: <peer id of node 0>}
+      """
+    Then the exit code is 0
+    And the JSON output has "nodes.n1" equal to "<peer id of node 0>"
+    And the JSON output has "logs.me.stdout" containing "ran on myself"
+    When I run "offboard" on node 0
+    Then the exit code is 0
+
   Scenario: Asking for more than any node offers fails with a reason
     Given a testnet of 3 nodes
     And node 1 is onboarded
