@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import socket
 import time
 from collections import OrderedDict
@@ -58,6 +59,7 @@ FAULT_ENV = "DMS_TEST_FAULT"  # fault injection for tests of the orchestrator's 
 MAX_COMMIT_S = 120.0
 ENSEMBLES = "provider_ensembles"  # ensemble -> its orchestrator's handle and update grant
 LAUNCH = "allocation_launch"      # allocation -> what a restarted provider needs to adopt it
+_RUN_SUFFIX = re.compile(r"-r\d+$")  # a workload id is <ensemble>_<allocation>[-r<run>]
 
 
 class Provider:
@@ -207,11 +209,14 @@ class Provider:
         self._release_idle({_node_id(d) for d in lost})
         for doc in lost:
             await self._notify(AllocationRecord.from_dict(doc), {})
-        # what no allocation claims is an orphan; allocations that started since this
-        # provider did are recognised by their workload ids (they may still be starting)
-        live = tuple(rid.replace("/", "_") for rid in self.runtimes)
+        # an orphan: a workload of one of our allocations that no live record claims (a
+        # crash between its start and its record); never one of another node that shares
+        # the executor, nor one of an allocation that started since (it may be starting)
+        ours = {i.replace("/", "_") for i, _ in self.store.collection(COLLECTION).query()}
+        since = set(self.runtimes) - {d["id"] for d in docs}
+        ours -= {rid.replace("/", "_") for rid in since}
         reap += [h for hs in found.values() for h in hs
-                 if h.ref not in claimed and not h.id.startswith(live)]
+                 if h.ref not in claimed and _RUN_SUFFIX.sub("", h.id) in ours]
         await self._reap(reap)
 
     def _new_runtime(self, rec: AllocationRecord, launch: dict[str, Any],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,12 +223,18 @@ def test_restarted_provider_re_attaches_its_workloads(
         assert len(before) == 2, st
         bob = c[1]
         bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
-        # and one of Bob's containers that no record names (as if he crashed between
-        # starting it and writing down its id): he removes it when he comes back
+        # and a container of his that no record names (as if he crashed between starting
+        # a new run of `first` and writing down its id): he removes it when he is back;
+        # a container of another node on the same engine he leaves alone
         owner = c.info[1]["did"].rsplit(":", 1)[-1][-16:]
-        orphan = client.containers.create(BUSYBOX_IMAGE, ["sleep", "300"], labels={
-            "dms.managed": "true", "dms.executor": "docker", "dms.workload": "orphan",
-            "dms.owner": owner})
+
+        def managed(workload: str, owner: str) -> Any:
+            return client.containers.create(BUSYBOX_IMAGE, ["sleep", "300"], labels={
+                "dms.managed": "true", "dms.executor": "docker", "dms.workload": workload,
+                "dms.owner": owner})
+
+        orphan = managed(f"{eid}_first-r7", owner)
+        foreign = managed("someone-else", owner)
         c.nodes[1] = start_daemon(bob.home, env=docker_env)
         st = wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
         for _ in range(40):
@@ -235,6 +242,8 @@ def test_restarted_provider_re_attaches_its_workloads(
                 break
             time.sleep(0.25)
         assert orphan.id not in [x.id for x in client.containers.list(all=True)]
+        assert foreign.id in [x.id for x in client.containers.list(all=True)]
+        foreign.remove(force=True)
         msgs = messages(st)
         assert sum("re-attached after the provider restarted" in m for m in msgs) == 2, msgs
         assert running() == before  # the same containers, never restarted
