@@ -168,7 +168,8 @@ class Provider:
 
     async def _adopt(self, docs: list[dict[str, Any]]) -> None:
         """Follow again the workloads the executors still know; report the others lost;
-        remove workloads no live allocation claims (a crash between start and record)."""
+        remove runs of our allocations that no record names (a crash between start and
+        record)."""
         if self.ready is not None:
             with trio.move_on_after(60):  # the node probes its executors first
                 await self.ready.wait()
