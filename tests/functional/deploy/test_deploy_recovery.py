@@ -165,6 +165,14 @@ def test_refused_status_checks_do_not_count_as_a_lost_provider(tmp_path: Path,
         assert all(x["status"] == "running" for x in st["allocations"].values()), st
     finally:
         c.stop()
+        # Alice may not stop them (no /dms/allocation grant) and Bob keeps his workloads
+        # across a stop by design: remove them here
+        import docker
+
+        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+        for x in client.containers.list(all=True, filters={"label": "dms.node=box"}):
+            if x.labels.get("dms.owner") == c.info[1]["did"].rsplit(":", 1)[-1][-16:]:
+                x.remove(force=True)
 
 
 def test_untrusted_deployer_is_told_why(tmp_path: Path, docker_env: dict[str, str]) -> None:
