@@ -59,7 +59,9 @@ class Caller:
         return Handle(did_of_peer(dest), dest, ROOT_INBOX)
 
     def call(self, behavior: str, payload: Any = None, *, dest: str | None = None,
-             timeout: float = 30.0) -> Any:
+             timeout: float = 30.0, reply: bool = True) -> Any:
+        """The result of ``behavior`` at ``dest`` (the local node by default); with
+        ``reply=False`` the message is only delivered (``{"sent": True}``)."""
         from dms.actor.signing import sign
         from dms.actor.wire import REPLY_PREFIX, Envelope, Handle
 
@@ -69,12 +71,12 @@ class Caller:
         sender = Handle(key.did, self.node["peer_id"], "cli-" + nonce[:12])
         env = Envelope(behavior=behavior, sender=sender, nonce=nonce,
                        expiry=round(time.time() + timeout + 10, 3), to=to,
-                       reply_to=REPLY_PREFIX + nonce, payload=payload,
+                       reply_to=REPLY_PREFIX + nonce if reply else None, payload=payload,
                        tokens=ctx.proofs_for(to.did, behavior))
         sign(env, key)
         body = {"envelope": base64.b64encode(env.to_wire()).decode(), "timeout": timeout}
         self.api._client.timeout = timeout + 15  # type: ignore[assignment]
-        reply = self.api.post("/api/v1/actor/envelope", json=body)
-        if isinstance(reply, dict) and "result" in reply:
-            return reply["result"]
-        return reply
+        out = self.api.post("/api/v1/actor/envelope", json=body)
+        if isinstance(out, dict) and "result" in out and "sent" not in out:
+            return out["result"]
+        return out

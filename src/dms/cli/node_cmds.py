@@ -48,12 +48,28 @@ def actor() -> None:
     """Send signed messages to actors (any behavior, any node)."""
 
 
+def _payload(payload: str | None) -> Any:
+    from dms.errors import ValidationError
+
+    try:
+        return json.loads(payload) if payload else None
+    except ValueError as exc:
+        raise ValidationError(f"--payload is not JSON: {exc}", hint="quote it: -p '{\"k\": 1}'") from exc
+
+
+def _actor_options(f: Any) -> Any:
+    for option in reversed((
+            home_option, json_option, click.argument("behavior"),
+            click.option("-d", "--dest", default=None,
+                         help="Peer id of the destination node (default: local node)."),
+            click.option("-p", "--payload", default=None,
+                         help="JSON payload, e.g. '{\"peer\": \"12D3...\"}'."))):
+        f = option(f)
+    return f
+
+
 @actor.command("cmd")
-@home_option
-@json_option
-@click.argument("behavior")
-@click.option("-d", "--dest", default=None, help="Peer id of the destination node (default: local node).")
-@click.option("-p", "--payload", default=None, help="JSON payload, e.g. '{\"peer\": \"12D3...\"}'.")
+@_actor_options
 @click.option("-t", "--timeout", default=30.0, show_default=True, help="Seconds to wait for the reply.")
 @handle_errors
 def actor_cmd(home: Path | None, as_json: bool, behavior: str, dest: str | None,
@@ -61,17 +77,29 @@ def actor_cmd(home: Path | None, as_json: bool, behavior: str, dest: str | None,
     """Invoke BEHAVIOR (a path such as /dms/node/peers/list) and print the reply.
 
     The call is signed with your `user` key and carries your capability tokens; the
-    destination refuses it with a reason if you lack the capability.
+    destination refuses it with a reason if you lack the capability. `dms actor invoke`
+    is the same command.
     """
-    from dms.errors import ValidationError
-
-    try:
-        data = json.loads(payload) if payload else None
-    except ValueError as exc:
-        raise ValidationError(f"--payload is not JSON: {exc}", hint="quote it: -p '{\"k\": 1}'") from exc
-    out = _caller(home).call(behavior, data, dest=dest, timeout=timeout)
+    out = _caller(home).call(behavior, _payload(payload), dest=dest, timeout=timeout)
     emit(out, True)
     del as_json
+
+
+actor.add_command(actor_cmd, "invoke")
+
+
+@actor.command("send")
+@_actor_options
+@handle_errors
+def actor_send(home: Path | None, as_json: bool, behavior: str, dest: str | None,
+               payload: str | None) -> None:
+    """Send BEHAVIOR without waiting for an answer (fire and forget).
+
+    The message is signed like `dms actor cmd`; a refusal or failure is only logged by
+    the receiver. Use `dms actor cmd` to see the answer.
+    """
+    out = _caller(home).call(behavior, _payload(payload), dest=dest, reply=False)
+    emit(out, as_json, lambda d: click.echo("sent"))
 
 
 # -- peers ---------------------------------------------------------------------------------

@@ -101,3 +101,16 @@ def test_log_level_changes_at_runtime(daemon: Daemon) -> None:
     assert daemon.cli("log-level", "info").stdout.strip() == "info"
     bad = daemon.cli("log-level", "loud")
     assert bad.returncode == 2 and "loud" in bad.stderr
+
+
+def test_actor_send_delivers_without_a_reply(daemon: Daemon) -> None:
+    """`dms actor send` only delivers: the behavior still runs (the log level changes)."""
+    import time
+
+    r = daemon.cli("actor", "send", "/dms/node/logger/config", "-p", '{"level": "warning"}')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "sent"
+    deadline = time.monotonic() + 10
+    while daemon.cli("log-level").stdout.strip() != "warning" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert daemon.cli("actor", "invoke", "/dms/node/logger/config").stdout.count("warning") == 1
