@@ -292,6 +292,25 @@ def stop_deployment(tn: Testnet, ctx: dict[str, Any]) -> None:
                                               "--json"], timeout_s=90)
 
 
+@when(parsers.parse("node {i:d} crashes and comes back"))
+def node_crashes(tn: Testnet, i: int) -> None:
+    tn.restart(i, crash=True)
+
+
+@then(parsers.parse('the deployment\'s events include "{text}"'))
+def deployment_event(tn: Testnet, ctx: dict[str, Any], text: str) -> None:
+    dep, deadline = _deployment(ctx), time.monotonic() + 60
+    while True:
+        r = tn.exec(ctx["deployer"], ["deployment", "status", dep, "--json"])
+        msgs = [e["msg"] for e in json.loads(r.stdout).get("events", [])] \
+            if r.returncode == 0 else []
+        if any(text in m for m in msgs):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"no event of deployment {dep} says {text!r} after 60s: {msgs}")
+        time.sleep(0.5)
+
+
 @when(parsers.parse("node {a:d} dials node {b:d} at the address the DHT found"))
 def dial_found_address(tn: Testnet, ctx: dict[str, Any], a: int, b: int) -> None:
     peer = tn.node(b).peer_id

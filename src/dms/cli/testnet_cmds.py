@@ -147,6 +147,26 @@ def logs(node: str, follow: bool, tdir: str | None) -> None:
     click.echo(path.read_text(errors="replace") if path.exists() else "", nl=False)
 
 
+@testnet.command("restart")
+@click.argument("node")
+@click.option("--crash", is_flag=True,
+              help="Kill it (SIGKILL) instead of stopping it: nothing is cleaned up.")
+@_DIR
+def restart(node: str, crash: bool, tdir: str | None) -> None:
+    """Stop NODE's daemon and start it again (same home, config and addresses).
+
+    Tests what a provider or orchestrator does across its own restart, e.g. that the
+    workloads it runs are followed again.
+    """
+    t0 = time.monotonic()
+    try:
+        nd = Testnet.open(tdir).restart(node, crash=crash)
+    except DMSError as err:
+        _fail(err)
+    click.echo(f"{nd.name} {'crashed' if crash else 'stopped'} and healthy again after "
+               f"{time.monotonic() - t0:.1f}s (pid {nd.pid})")
+
+
 @testnet.command("down")
 @click.option("--id", "tid", help="Remove a testnet by id alone (its dir is gone).")
 @click.option("--all", "all_", is_flag=True,

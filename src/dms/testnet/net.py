@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -143,6 +145,7 @@ class Testnet:
         st.save(s)
         st.mark_current(tdir)
         st.write_secret(tdir / st.PASSPHRASE_FILE, secrets.token_urlsafe(24))
+        st.write_secret(tdir / st.ENV_FILE, json.dumps(self._env))  # for later restarts
         try:
             if not loopback:
                 self._make_network(s, n, shape, shaper, say)
@@ -213,6 +216,10 @@ class Testnet:
         cfg = launch.node_config(node.p2p_addr, bootstrap, settings)
         if cfg:
             (Path(node.home) / "config.json").write_text(json.dumps(cfg, indent=2))
+        self._spawn_daemon(node)
+
+    def _spawn_daemon(self, node: NodeInfo) -> None:
+        """Start ``node``'s daemon on its home and config as they are."""
         with open(node.log, "ab") as out:
             proc = subprocess.Popen(launch.daemon_argv(node), stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -221,6 +228,29 @@ class Testnet:
                                     start_new_session=True)
         node.pid = proc.pid
         self._procs[node.name] = proc
+
+    def restart(self, ref: str | int, *, crash: bool = False, timeout_s: float = 60.0
+                ) -> NodeInfo:
+        """Stop one node's daemon (SIGTERM; SIGKILL with ``crash``: nothing is cleaned up
+        on the way out) and start it again on the same home, config and addresses;
+        returns once it answers /health again."""
+        s = self.state
+        nd = s.node(ref)
+        if not s.daemons:
+            raise ValidationError("this testnet runs no daemons", hint="nothing to restart")
+        if nd.pid and _is_ours(nd.pid, s.dir):
+            if crash:
+                os.kill(nd.pid, signal.SIGKILL)
+            netns.kill_pids([nd.pid], grace_s=30.0)  # waits until it is gone
+        old = self._procs.pop(nd.name, None)
+        if old is not None:
+            old.wait()
+        if not self._env and (self.dir / st.ENV_FILE).exists():
+            self._env = json.loads((self.dir / st.ENV_FILE).read_text())
+        self._spawn_daemon(nd)
+        st.save(s)
+        self._wait_healthy(nd, timeout_s)
+        return nd
 
     def _wait_healthy(self, node: NodeInfo, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s

@@ -18,6 +18,7 @@ from dms.errors import NotFound
 ROOT = Path("/tmp/dms-testnet")
 STATE_FILE = "state.json"
 PASSPHRASE_FILE = "passphrase"
+ENV_FILE = "daemon-env.json"  # extra daemon environment (may hold credentials: 0600)
 
 
 @dataclass

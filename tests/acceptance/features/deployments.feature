@@ -134,3 +134,29 @@ Feature: Deployments
     Then the exit code is 0
     And the deployment reaches "Stopped"
     And no allocation is left on any node
+
+  Scenario: A service outlives a crash of its provider
+    Given a testnet of 3 nodes
+    And node 1 is onboarded with the docker executor
+    When I deploy this ensemble from node 0:
+      """
+      version: V1
+      allocations:
+        web:
+          type: service
+          executor: docker
+          resources: {cpu: {cores: 0.5}, ram: {size: 64MiB}, disk: {size: 64MiB}}
+          execution: {type: docker, image: <busybox image>, cmd: [sh, -c, "trap 'exit 0' TERM; echo up; while :; do sleep 1; done"]}
+      nodes:
+        n1: {allocations: [web], peer: <peer id of node 1>}
+      """
+    Then the exit code is 0
+    And the deployment reaches "Running"
+    When node 1 crashes and comes back
+    Then the deployment's events include "allocation web running (re-attached after the provider restarted)"
+    And the deployment reaches "Running"
+    And its logs contain "up"
+    When I stop the deployment
+    Then the exit code is 0
+    And the deployment reaches "Stopped"
+    And no allocation is left on any node

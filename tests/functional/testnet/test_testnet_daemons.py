@@ -72,3 +72,32 @@ def test_loopback_daemons(tmp_path):
         assert "ready" in tn.logs("node1").read_text()
         pids = [nd.pid for nd in tn.nodes]
     assert not any(netns._alive(p) for p in pids)
+
+
+def test_restart_a_node_from_the_cli(tmp_path):
+    """`dms testnet restart node1 --crash`: a new process on the same home and addresses,
+    back among its peers; down still removes everything."""
+    import subprocess
+    import sys
+
+    tdir = tmp_path / "tn"
+    cli = [sys.executable, "-m", "dms.cli.main", "testnet"]
+    up = subprocess.run([*cli, "up", "--nodes", "2", "--loopback", "--dir", str(tdir)],
+                        capture_output=True, text=True, timeout=120, check=False)
+    assert up.returncode == 0, up.stderr
+    try:
+        before = json.loads((tdir / "state.json").read_text())["nodes"][1]
+        r = subprocess.run([*cli, "restart", "node1", "--crash", "--dir", str(tdir)],
+                           capture_output=True, text=True, timeout=120, check=False)
+        assert r.returncode == 0, r.stderr
+        assert "crashed and healthy again" in r.stdout
+        after = json.loads((tdir / "state.json").read_text())["nodes"][1]
+        assert after["pid"] != before["pid"] and not netns._alive(before["pid"])
+        assert (after["api_port"], after["p2p_addr"]) == (before["api_port"], before["p2p_addr"])
+        st = subprocess.run([*cli, "exec", "node1", "--dir", str(tdir), "--", "peers", "--json"],
+                            capture_output=True, text=True, timeout=60, check=False)
+        assert st.returncode == 0, st.stderr
+    finally:
+        subprocess.run([*cli, "down", "--dir", str(tdir)], capture_output=True, timeout=120,
+                       check=False)
+    assert not netns._alive(after["pid"])
