@@ -19,7 +19,7 @@ from dms.testing.cluster import (
     wait_events,
     wait_peers,
 )
-from dms.testing.daemon import start_daemon
+from dms.testing.daemon import Daemon, start_daemon
 from dms.testing.images import BUSYBOX_IMAGE
 
 pytestmark = [pytest.mark.functional, pytest.mark.docker, pytest.mark.slow]
@@ -195,154 +195,149 @@ def test_untrusted_deployer_is_told_why(tmp_path: Path, docker_env: dict[str, st
         c.stop()
 
 
-def _services(tmp_path: Path) -> Path:
-    """``first`` a service, ``second`` a long task, both on one provider."""
-    ens = TWO_ON_ONE.replace("type: task", "type: service", 1).replace(
-        '"echo one"', '"echo one; exec sleep 300"').replace('"echo two"', '"echo two; exec sleep 300"')
-    path = tmp_path / "svc.yaml"
-    path.write_text(ens)
-    return path
+class ServicesOnBob:
+    """Alice deploys ``first`` (a service) and ``second`` (a long task) onto Bob and waits
+    until both run; Bob can then crash and come back (on another port: he reaches Alice
+    at the address he kept)."""
+
+    def __init__(self, tmp_path: Path, docker_env: dict[str, str], *settings: str) -> None:
+        import docker
+
+        ens = TWO_ON_ONE.replace("type: task", "type: service", 1).replace(
+            '"echo one"', '"echo one; exec sleep 300"').replace(
+            '"echo two"', '"echo two; exec sleep 300"')
+        (tmp_path / "svc.yaml").write_text(ens)
+        self.env = docker_env
+        self.docker = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+        self.c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
+                               extra=[x for kv in settings for x in ("--set", kv)])
+        try:
+            r = self.c[0].cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json",
+                              "--no-wait", timeout=120)
+            assert r.returncode == 0, r.stderr
+            self.eid = json.loads(r.stdout)["id"]
+            wait_events(self.c[0], self.eid,
+                        ["allocation first running", "allocation second running"])
+        except BaseException:
+            self.c.stop()
+            raise
+
+    @property
+    def alice(self) -> Daemon:
+        return self.c[0]
+
+    def running(self) -> dict[str, str]:
+        """Name -> id of the deployment's running containers."""
+        return {x.name: x.id for x in self.docker.containers.list(
+            filters={"label": f"dms.ensemble={self.eid}"})}
+
+    def until_none_run(self) -> dict[str, str]:
+        deadline = time.monotonic() + 10
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.25)
+        return self.running()
+
+    def crash_bob(self) -> None:
+        import signal
+
+        self.c[1].stop(signal.SIGKILL)  # nothing is cleaned up on the way out
+
+    def start_bob(self) -> None:
+        self.c.nodes[1] = start_daemon(self.c[1].home, env=self.env)
+
+    def bob_holds_nothing(self) -> None:
+        allocs = json.loads(self.c[1].cli("resources", "allocated", "--json").stdout)
+        assert allocs == {"allocated": {}, "committed": {}}, allocs
 
 
 def test_restarted_provider_re_attaches_its_workloads(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
     """Bob crashes and comes back: he follows the containers that kept running (no
     restart, output intact), and Alice can still stop them."""
-    import signal
-
-    import docker
-
-    # Bob comes back on another port; he reaches Alice at the address he kept (Alice
-    # waits up to 10 heartbeats for him before she declares his allocations lost)
-    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
-                      extra=["--set", "deployment.max_misses=10"])
+    net = ServicesOnBob(tmp_path, docker_env, "deployment.max_misses=10")
     try:
-        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
-        assert r.returncode == 0, r.stderr
-        eid = json.loads(r.stdout)["id"]
-        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
-
-        def running() -> dict[str, str]:
-            return {x.name: x.id for x in client.containers.list(
-                filters={"label": f"dms.ensemble={eid}"})}
-
-        st = wait_events(c[0], eid, ["allocation first running", "allocation second running"])
-        before = running()
-        assert len(before) == 2, st
-        bob = c[1]
-        bob.stop(signal.SIGKILL)  # a crash: nothing is cleaned up on the way out
+        before = net.running()
+        assert len(before) == 2, before
+        net.crash_bob()
         # and a container of his that no record names (as if he crashed between starting
         # a new run of `first` and writing down its id): he removes it when he is back;
         # a container of another node on the same engine he leaves alone
-        owner = c.info[1]["did"].rsplit(":", 1)[-1][-16:]
+        owner = net.c.info[1]["did"].rsplit(":", 1)[-1][-16:]
 
-        def managed(workload: str, owner: str) -> Any:
-            return client.containers.create(BUSYBOX_IMAGE, ["sleep", "300"], labels={
+        def managed(workload: str) -> Any:
+            return net.docker.containers.create(BUSYBOX_IMAGE, ["sleep", "300"], labels={
                 "dms.managed": "true", "dms.executor": "docker", "dms.workload": workload,
                 "dms.owner": owner})
 
-        orphan = managed(f"{eid}_first-r7", owner)
-        foreign = managed("someone-else", owner)
-        c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = wait_events(c[0], eid, ["first running (re-attached", "second running (re-attached"])
-        for _ in range(40):
-            if orphan.id not in [x.id for x in client.containers.list(all=True)]:
-                break
+        def exists(container: Any) -> bool:
+            return container.id in [x.id for x in net.docker.containers.list(all=True)]
+
+        orphan, foreign = managed(f"{net.eid}_first-r7"), managed("someone-else")
+        net.start_bob()
+        st = wait_events(net.alice, net.eid,
+                         ["first running (re-attached", "second running (re-attached"])
+        deadline = time.monotonic() + 10
+        while exists(orphan) and time.monotonic() < deadline:
             time.sleep(0.25)
-        assert orphan.id not in [x.id for x in client.containers.list(all=True)]
-        assert foreign.id in [x.id for x in client.containers.list(all=True)]
+        assert not exists(orphan) and exists(foreign)
         foreign.remove(force=True)
         msgs = messages(st)
         assert sum("re-attached after the provider restarted" in m for m in msgs) == 2, msgs
-        assert running() == before  # the same containers, never restarted
+        assert net.running() == before  # the same containers, never restarted
         assert st["status"] == "Running", st
-        logs = json.loads(c[0].cli("deployment", "logs", eid, "--json").stdout)
+        logs = json.loads(net.alice.cli("deployment", "logs", net.eid, "--json").stdout)
         assert logs["first"]["stdout"] == "one\n" and logs["second"]["stdout"] == "two\n", logs
-        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
-        assert running() == {}
-        allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
-        assert allocs == {"allocated": {}, "committed": {}}, allocs
+        assert net.alice.cli("deployment", "shutdown", net.eid, timeout=90).returncode == 0
+        assert net.running() == {}
+        net.bob_holds_nothing()
     finally:
-        c.stop()
+        net.c.stop()
 
 
 def test_restarted_provider_restarts_a_vanished_service_and_reports_a_vanished_task(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
     """While Bob is down, both containers are removed by hand: the service is started
     again, the task is reported lost (it cannot be re-run halfway)."""
-    import signal
-
-    import docker
-
-    # Bob comes back on another port; he reaches Alice at the address he kept (Alice
-    # waits up to 10 heartbeats for him before she declares his allocations lost)
-    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
-                      extra=["--set", "deployment.max_misses=10"])
+    net = ServicesOnBob(tmp_path, docker_env, "deployment.max_misses=10")
     try:
-        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
-        assert r.returncode == 0, r.stderr
-        eid = json.loads(r.stdout)["id"]
-        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
-        wait_events(c[0], eid, ["allocation first running", "allocation second running"])
-        bob = c[1]
-        bob.stop(signal.SIGKILL)
-        for x in client.containers.list(all=True, filters={"label": f"dms.ensemble={eid}"}):
+        net.crash_bob()
+        for x in net.docker.containers.list(all=True,
+                                            filters={"label": f"dms.ensemble={net.eid}"}):
             x.remove(force=True)
-        c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = wait_events(c[0], eid, ["second failed (lost: its workload did not survive",
-                                      "allocation first running"])
+        net.start_bob()
+        st = wait_events(net.alice, net.eid, ["second failed (lost: its workload did not survive",
+                                              "allocation first running"])
         msgs = messages(st)
         assert any(m.startswith("allocation second failed (lost: its workload did not survive")
                    for m in msgs), msgs
         assert msgs.count("allocation first running") == 2, msgs  # started again
-        names = [x.name for x in client.containers.list(filters={"label": f"dms.ensemble={eid}"})]
-        assert len(names) == 1, names
-        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+        assert len(net.running()) == 1, net.running()
+        assert net.alice.cli("deployment", "shutdown", net.eid, timeout=90).returncode == 0
     finally:
-        c.stop()
+        net.c.stop()
 
 
 def test_a_workload_given_up_for_lost_is_stopped_when_its_provider_returns(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
     """Alice declares Bob's allocations lost while he is down; when he comes back and
     re-attaches them, she has them stopped: nothing runs on that nobody follows."""
-    import signal
-
-    import docker
-
-    c = start_cluster(tmp_path, 2, env=docker_env, onboard_nodes=(1,),
-                      extra=["--set", "deployment.heartbeat_s=0.5",
-                             "--set", "deployment.max_misses=2"])
+    net = ServicesOnBob(tmp_path, docker_env, "deployment.heartbeat_s=0.5",
+                        "deployment.max_misses=2")
     try:
-        r = c[0].cli("deploy", "-f", str(_services(tmp_path)), "--json", "--no-wait", timeout=120)
-        assert r.returncode == 0, r.stderr
-        eid = json.loads(r.stdout)["id"]
-        client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
-
-        def running() -> list[str]:
-            return [x.name for x in client.containers.list(
-                filters={"label": f"dms.ensemble={eid}"})]
-
-        wait_events(c[0], eid, ["allocation first running", "allocation second running"])
-        bob = c[1]
-        bob.stop(signal.SIGKILL)
-        st = wait_events(c[0], eid, ["allocation(s) failed"])
+        net.crash_bob()
+        st = wait_events(net.alice, net.eid, ["allocation(s) failed"])
         assert st["status"] == "Failed", st
-        assert len(running()) == 2  # Bob is away: nobody can stop them yet
-        c.nodes[1] = start_daemon(bob.home, env=docker_env)
-        st = wait_events(c[0], eid, ["stopped allocation first", "stopped allocation second"])
+        assert len(net.running()) == 2  # Bob is away: nobody can stop them yet
+        net.start_bob()
+        st = wait_events(net.alice, net.eid,
+                         ["stopped allocation first", "stopped allocation second"])
         msgs = messages(st)
         assert any(m.startswith("stopped allocation first: it was reported running")
                    for m in msgs), msgs
-        for _ in range(40):
-            if not running():
-                break
-            time.sleep(0.25)
-        assert running() == []
-        allocs = json.loads(c[1].cli("resources", "allocated", "--json").stdout)
-        assert allocs == {"allocated": {}, "committed": {}}, allocs
+        assert net.until_none_run() == {}
+        net.bob_holds_nothing()
     finally:
-        c.stop()
+        net.c.stop()
 
 
 def test_wasm_service_is_started_again_after_its_provider_crashed(tmp_path: Path) -> None:
