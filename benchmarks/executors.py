@@ -134,8 +134,8 @@ def bench_microvm(runs: int) -> dict[str, Any]:
     runs = min(runs, 5)
     guest = build_guest()
     with tempfile.TemporaryDirectory() as tmp:
-        ex = MicroVMExecutor(MicroVMSettings(state_dir=Path(tmp), kernel=guest.kernel,
-                                             initrd=guest.initrd))
+        ex = MicroVMExecutor(MicroVMSettings.model_validate(
+            {"state_dir": Path(tmp), "kernel": guest.kernel, "initrd": guest.initrd}))
         backend = ex.backend()
         label = (backend.name if backend.name == "firecracker"
                  else f"{backend.name}-{backend.accel()}")
@@ -165,7 +165,7 @@ def bench_wasm(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         module = Path(tmp) / "hello.wat"
         module.write_text(hello_wat("hello\n"))
-        ex = WasmExecutor(WasmSettings(state_dir=Path(tmp) / "state"))
+        ex = WasmExecutor(WasmSettings.model_validate({"state_dir": Path(tmp) / "state"}))
 
         async def once() -> float:
             spec = WorkloadSpec(id=f"bench-{uuid.uuid4().hex[:10]}", executor="wasm",

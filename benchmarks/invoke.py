@@ -25,6 +25,7 @@ import statistics
 import time
 
 import trio
+from libp2p.custom_types import TProtocol
 
 from dms.actor import Actor, AllowList, Router
 from dms.actor.behaviors import register_public
@@ -32,7 +33,7 @@ from dms.crypto.keys import SigningKey
 from dms.network import Network, NetworkSettings
 from dms.network.framing import FrameReader, encode_frame
 
-ECHO = "/dms/bench/echo/1.0.0"
+ECHO = TProtocol("/dms/bench/echo/1.0.0")
 
 
 def _settings() -> NetworkSettings:
