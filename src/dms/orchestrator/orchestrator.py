@@ -80,10 +80,13 @@ class Orchestrator:
         self.actor.register(wire.UPDATE, self.on_update)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        interrupted = []
         for d in self.records.find(limit=None):
             if d["status"] not in dep.FINAL and d["status"] != dep.RUNNING:
                 self.records.event(d, "the orchestrating node restarted during deployment",
                                    dep.FAILED)
+                if d.get("nodes"):
+                    interrupted.append(d)
             elif d["status"] == dep.RUNNING:
                 for name, peers in (d.get("nodes") or {}).items():
                     self._providers.setdefault(d["id"], {})[peers["did"]] = name
@@ -91,6 +94,10 @@ class Orchestrator:
             self._nursery = nursery
             for d in self.records.find(dep.RUNNING, limit=None):
                 nursery.start_soon(self._watch, d["id"])
+            for d in interrupted:
+                # the providers chosen before the restart may hold commitments or already
+                # run allocations nobody follows now: have them stop and release all
+                nursery.start_soon(self._revert, d["id"], d["nodes"])
             task_status.started()
             await trio.sleep_forever()
 

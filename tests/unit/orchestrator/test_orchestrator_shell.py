@@ -1,6 +1,5 @@
-"""The supervisor restarts a sibling even when the failure is reported before the
-sibling is known: a workload may crash before the allocate reply naming its siblings
-reaches the orchestrator (a CI run caught exactly that)."""
+"""The orchestrator's I/O shell against a recording actor: orders of events that real
+daemons produce only now and then."""
 
 from __future__ import annotations
 
@@ -43,6 +42,8 @@ class RecordingActor:
 
 
 async def test_a_sibling_named_after_the_failure_is_still_restarted() -> None:
+    """A workload may crash before the allocate reply naming its siblings reaches the
+    orchestrator (a CI run caught exactly that): the supervisor waits for the name."""
     actor = RecordingActor()
     orch = Orchestrator(actor=actor, network=None, capctx=None, store=MemoryStore())
     async with trio.open_nursery() as nursery:
@@ -66,3 +67,26 @@ async def test_a_sibling_named_after_the_failure_is_still_restarted() -> None:
         nursery.cancel_scope.cancel()
     assert actor.calls == [(wire.ALLOC_RESTART,
                             {"allocation": "api-1", "reason": f"{SUPERVISED} (db failed)"})]
+
+
+async def test_a_restart_mid_deployment_reverts_the_chosen_providers() -> None:
+    """The orchestrating node restarted while allocating: the deployment fails, and the
+    providers chosen before are told to stop and release what they hold for it."""
+    store = MemoryStore()
+    before = Orchestrator(actor=RecordingActor(), network=None, capctx=None, store=store)
+    before.records.create("e2", ENSEMBLE, {"deadline": time.time() + 60})
+    doc = before.records.get("e2")
+    doc.update(status=dep.PROVISIONING, nodes={"n1": NODE})
+    before.records.put(doc)
+
+    actor = RecordingActor()
+    orch = Orchestrator(actor=actor, network=None, capctx=None, store=store)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(orch.serve)
+        with trio.fail_after(5):
+            await actor.called.wait()
+        nursery.cancel_scope.cancel()
+    assert actor.calls == [(wire.REVERT, {"ensemble_id": "e2", "node": "n1"})]
+    doc = orch.records.get("e2")
+    assert doc["status"] == dep.FAILED
+    assert doc["events"][-1]["msg"] == "the orchestrating node restarted during deployment"
