@@ -74,6 +74,9 @@ class DeploymentSettings(Section):
                               "service allocation that fails (exponential back-off from 0.5 s).")
     max_misses: int = Field(default=3, ge=1, description="Unanswered checks after which a provider's "
                             "allocations count as lost.")
+    replace_lost: bool = Field(default=True, description="Place the live allocations of a "
+                               "provider that stopped answering on another one (not for nodes "
+                               "pinned to a peer); false: they fail as lost.")
     local_bids: bool = Field(default=True, description="An onboarded node also bids on the "
                              "deployments it orchestrates itself (a lone node can run what it "
                              "deploys); false: only other nodes are asked, unless pinned here.")

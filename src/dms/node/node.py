@@ -109,8 +109,10 @@ class Node:
             if name == "wasm":
                 section.setdefault("state_dir", str(self.work_dir / "wasm"))
             if name == "docker":
-                # scope recover() to this node when several share one Docker Engine
+                # scope recover() and container names to this node when several share
+                # one Docker Engine (a node moved elsewhere may still run on the same one)
                 section.setdefault("owner", self.did.rsplit(":", 1)[-1][-16:])
+                section.setdefault("name_prefix", f"dms-{section['owner'][-8:]}-")
             try:
                 for ex in default_executors({"enabled": [name], name: section}):
                     reg.register(ex)
@@ -164,7 +166,8 @@ class Node:
                                               retry_pause_s=d.retry_pause_s,
                                               heartbeat_s=d.heartbeat_s,
                                               max_misses=d.max_misses,
-                                              local_bids=d.local_bids),
+                                              local_bids=d.local_bids,
+                                              replace_lost=d.replace_lost),
                 did_of_peer=did_of_peer,
                 provides=lambda: self.onboarding.resources.onboarded() is not None)
             self.orchestrator.register()

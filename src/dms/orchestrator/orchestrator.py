@@ -57,6 +57,7 @@ class OrchestratorSettings:
     heartbeat_s: float = 2.0          # how often running allocations are checked
     max_misses: int = 3               # unanswered checks before a provider counts as lost
     local_bids: bool = True           # ask this node's own provider too (when it is onboarded)
+    replace_lost: bool = True         # move the live allocations of a lost provider elsewhere
 
 
 class Orchestrator:
@@ -395,10 +396,88 @@ class Orchestrator:
                 except DMSError as exc:
                     misses[a["node"]] = misses.get(a["node"], 0) + 1
                     if misses[a["node"]] >= self.settings.max_misses:
-                        await self._apply(eid, {**a, "name": name, "ensemble_id": eid,
-                                                "status": "failed", "exit_code": None,
-                                                "reason": f"lost: provider {node['peer_id'][-8:]} "
-                                                          f"unreachable ({exc.message})"}, {})
+                        misses[a["node"]] = 0
+                        why = f"provider {node['peer_id'][-8:]} unreachable ({exc.message})"
+                        if not await self._replace(eid, a["node"], node, why):
+                            for n2, a2 in live:  # every live allocation of that node
+                                if a2.get("node") == a["node"]:
+                                    await self._apply(eid, {**a2, "name": n2, "ensemble_id": eid,
+                                                            "status": "failed", "exit_code": None,
+                                                            "reason": f"lost: {why}"}, {})
+                        break  # the record changed: look again at the next heartbeat
+
+    async def _replace(self, eid: str, name: str, lost: dict[str, str], why: str) -> bool:
+        """Place ensemble node ``name``, whose provider ``lost`` stopped answering, on
+        another provider (not one of its other nodes): bid, commit, allocate. True when
+        its allocations were started there; False (and an event saying why) otherwise."""
+        import dataclasses
+
+        from dms.spec import loads_ensemble, lower
+
+        if not self.settings.replace_lost:
+            return False
+        doc = self.records.get(eid)
+        try:
+            plan = lower(loads_ensemble(doc["ensemble"]))
+        except DMSError:
+            return False
+        np = plan.nodes.get(name)
+        if np is None or np.peer:
+            return False  # pinned to the lost peer: it cannot move
+        self._event_and_touch(eid, f"node {name}: {why}; placing it elsewhere")
+        sub = dataclasses.replace(plan, nodes={name: np}, edge_constraints=())
+        taken = {c["peer_id"] for n, c in (doc.get("nodes") or {}).items() if n != name}
+        try:
+            items = self._items(sub)
+            request, reqs = self._request(eid, sub)
+            bids, declines = await collect_bids(
+                self.actor, self.network, self.did_of_peer, request, sub,
+                self.settings.bid_window_s, ask_self=self.settings.local_bids and self.provides())
+            placement = select(reqs, bids, now=time.time(), declines=declines,
+                               exclude=frozenset({lost["peer_id"], *taken}))
+            if isinstance(placement, NoPlacement):
+                raise DMSError(placement.message(), code="no_eligible_node")
+            bid = placement.assignment[name]
+            new = {"peer_id": bid.peer_id, "did": bid.did}
+            need = wire.requirements_to_dict(wire.requirements_from_plan(np))
+            await self.actor.invoke(self._handle(new), wire.COMMIT, {
+                "ensemble_id": eid, "node": name, "resources": need["resources"],
+                "expiry_s": self.settings.commit_expiry_s,
+                "grant": self.capctx.grant(bid.did, [wire.UPDATE], expiry_s=GRANT_S)},
+                timeout=self.settings.call_timeout_s)
+        except DMSError as exc:
+            self._event_and_touch(eid, f"node {name} could not be placed elsewhere: "
+                                       f"{exc.message}")
+            return False
+        # the move is recorded before allocating: the new provider's updates must count,
+        # and the lost one's (should it come back) make its workloads stop
+        doc = self.records.get(eid)
+        doc["nodes"][name] = new
+        doc.setdefault("former", {})[lost["did"]] = {"peer_id": lost["peer_id"], "node": name}
+        for aname in np.allocations:
+            doc["allocations"][aname] = {"node": name, "status": "pending"}
+        self.records.put(doc)
+        providers = self._providers.setdefault(eid, {})
+        if not any(c.get("did") == lost["did"] for c in doc["nodes"].values()):
+            providers.pop(lost["did"], None)
+        providers[bid.did] = name
+        try:
+            r = await self.actor.invoke(self._handle(new), wire.ALLOCATE,
+                                        {"ensemble_id": eid, "node": name,
+                                         "allocations": items[name]},
+                                        timeout=self.settings.call_timeout_s)
+        except DMSError as exc:
+            await self._revert(eid, {name: new})
+            self._event_and_touch(eid, f"node {name} could not be allocated on "
+                                       f"{bid.peer_id[-8:]}: {exc.message}")
+            return False
+        doc = self.records.get(eid)
+        for aname, info in (r.get("allocations") or {}).items():
+            doc["allocations"].setdefault(aname, {}).update(
+                {k: v for k, v in info.items() if k != "status"}, node=name)
+        self.records.put(doc)
+        self._event_and_touch(eid, f"node {name} moved to {bid.peer_id[-8:]}")
+        return True
 
     async def _revert(self, eid: str, nodes: dict[str, dict[str, str]]) -> None:
         async with trio.open_nursery() as nursery:
@@ -421,9 +500,23 @@ class Orchestrator:
         eid = rec["ensemble_id"]
         providers = self._providers.get(eid, {})
         if msg.sender.did not in providers:
-            raise DMSError(f"{msg.sender.did} is not a provider of deployment {eid}",
-                           code="unauthorized", hint="only the chosen providers report updates")
+            former = self._former(eid, msg.sender.did)
+            if former is None:
+                raise DMSError(f"{msg.sender.did} is not a provider of deployment {eid}",
+                               code="unauthorized", hint="only the chosen providers report updates")
+            if rec.get("status") not in ENDED and self._nursery is not None:
+                # it was given up for lost and its node placed elsewhere: stop it there
+                self._nursery.start_soon(self._stop_orphan, eid, rec, former,
+                                         "on a provider this deployment moved away from")
+            return {"ok": True}
         return await self._apply(eid, rec, p)
+
+    def _former(self, eid: str, did: str) -> dict[str, str] | None:
+        try:
+            f = (self.records.get(eid).get("former") or {}).get(did)
+        except NotFound:
+            return None
+        return {"did": did, "peer_id": f["peer_id"]} if f else None
 
     async def _apply(self, eid: str, rec: dict[str, Any], p: dict[str, Any]) -> Any:
         doc = self.records.get(eid)
@@ -458,19 +551,23 @@ class Orchestrator:
         self._maybe_finish(doc)
         return {"ok": True}
 
-    async def _stop_orphan(self, eid: str, rec: dict[str, Any]) -> None:
-        doc = self.records.get(eid)
-        node = (doc.get("nodes") or {}).get(rec.get("node", ""))
+    async def _stop_orphan(self, eid: str, rec: dict[str, Any],
+                           node: dict[str, str] | None = None,
+                           why: str = "after it had ended here") -> None:
+        """Stop allocation ``rec`` on its provider (``node``, or the one the record
+        names): it lives on although this deployment no longer follows it there."""
+        if node is None:
+            node = (self.records.get(eid).get("nodes") or {}).get(rec.get("node", ""))
         if not node:
             return
         try:
             await self.actor.invoke(self._handle(node), wire.ALLOC_STOP,
                                     {"allocation": rec["id"]}, timeout=self.settings.call_timeout_s)
             self._event_and_touch(eid, f"stopped allocation {rec['name']}: it was reported "
-                                       f"{rec['status']} after it had ended here")
+                                       f"{rec['status']} {why}")
         except DMSError as exc:
             self._event_and_touch(eid, f"could not stop allocation {rec['name']}, reported "
-                                       f"{rec['status']} after it had ended here: {exc.message}")
+                                       f"{rec['status']} {why}: {exc.message}")
 
     async def _supervise_logged(self, eid: str, failed: str) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -375,5 +376,57 @@ nodes:
         assert not any("re-attached" in m for m in msgs), msgs
         assert st["status"] == "Running", st
         assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+    finally:
+        c.stop()
+
+
+def test_a_lost_provider_s_service_moves_to_another_one(
+        tmp_path: Path, docker_env: dict[str, str]) -> None:
+    """Bob and Carol offer resources; the service lands on one of them, which dies. Alice
+    places it on the other; when the dead one comes back (its container outlived it),
+    Alice has its copy stopped there: one copy runs in the end."""
+    import docker
+
+    c = start_cluster(tmp_path, 3, env=docker_env, onboard_nodes=(1, 2),
+                      extra=["--set", "deployment.heartbeat_s=0.5",
+                             "--set", "deployment.max_misses=2"])
+    client = docker.DockerClient(base_url=docker_env["DOCKER_HOST"])
+    try:
+        ens = TWO_ON_ONE.replace("type: task", "type: service").replace(
+            '"echo one"', '"echo one; exec sleep 300"').replace(
+            '"echo two"', '"echo two; exec sleep 300"')
+        (tmp_path / "svc.yaml").write_text(ens)
+        r = c[0].cli("deploy", "-f", str(tmp_path / "svc.yaml"), "--json", timeout=120)
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        eid, first = out["id"], out["nodes"]["box"]
+        dead = next(i for i in (1, 2) if c.info[i]["peer_id"] == first)
+        other = 3 - dead
+
+        def running() -> list[str]:
+            return sorted(x.labels["dms.owner"] for x in client.containers.list(
+                filters={"label": f"dms.ensemble={eid}"}))
+
+        c[dead].stop(signal.SIGKILL)
+        st = wait_events(c[0], eid, ["node box moved to"])
+        st = wait_deployment(c[0], eid, lambda st: all(
+            a["status"] == "running" for a in st["allocations"].values()))
+        assert st["nodes"]["box"] == c.info[other]["peer_id"], st
+        assert st["status"] == "Running", st
+        msgs = messages(st)
+        assert any(m.startswith("node box: provider") and "placing it elsewhere" in m
+                   for m in msgs), msgs
+        logs = json.loads(c[0].cli("deployment", "logs", eid, "--json").stdout)
+        assert logs["first"]["stdout"] == "one\n", logs
+        assert len(running()) == 4  # the dead provider's pair outlived it
+        c.nodes[dead] = start_daemon(c[dead].home, env=docker_env)
+        st = wait_events(c[0], eid, ["on a provider this deployment moved away from"])
+        deadline = time.monotonic() + 20
+        while len(running()) != 2 and time.monotonic() < deadline:
+            time.sleep(0.25)
+        owners = set(running())
+        assert len(running()) == 2 and len(owners) == 1, running()
+        assert c[0].cli("deployment", "shutdown", eid, timeout=90).returncode == 0
+        assert running() == []
     finally:
         c.stop()

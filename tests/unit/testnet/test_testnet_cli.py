@@ -43,4 +43,4 @@ def test_is_a_plain_click_group():
     import click
 
     assert isinstance(testnet_cmds.testnet, click.Group)
-    assert set(testnet_cmds.testnet.commands) == {"up", "status", "exec", "logs", "down"}
+    assert set(testnet_cmds.testnet.commands) == {"up", "status", "exec", "logs", "restart", "down"}
