@@ -184,6 +184,11 @@ class Provider:
         claimed: set[str] = set()
         assert self._nursery is not None
         for doc in docs:
+            if doc["executor"] not in found:  # it may still run, out of our reach
+                self._lose(doc, f"lost: executor {doc['executor']} is not available here "
+                                "since the provider restarted")
+                lost.append(doc)
+                continue
             was = doc["handle"]
             h = next((x for x in found.get(doc["executor"], ())
                       if x.ref == was["ref"] or x.id == was.get("id")), None)

@@ -318,6 +318,26 @@ def test_restarted_provider_restarts_a_vanished_service_and_reports_a_vanished_t
         net.c.stop()
 
 
+def test_a_provider_back_without_its_executor_reports_its_allocations_lost(
+        tmp_path: Path, docker_env: dict[str, str]) -> None:
+    """Bob comes back without Docker (another DOCKER_HOST): he cannot follow the
+    containers, says so, and does not start them again somewhere they cannot run."""
+    net = ServicesOnBob(tmp_path, docker_env, "deployment.max_misses=10")
+    try:
+        net.crash_bob()
+        net.c.nodes[1] = start_daemon(net.c[1].home, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+        st = wait_events(net.alice, net.eid, ["first failed (lost: executor docker is not available",
+                                              "second failed (lost: executor docker"])
+        msgs = messages(st)
+        assert not any(m == "allocation first starting" for m in msgs[-4:]), msgs
+        assert st["status"] == "Failed", st
+    finally:
+        net.c.stop()
+        for x in net.docker.containers.list(all=True,
+                                            filters={"label": f"dms.ensemble={net.eid}"}):
+            x.remove(force=True)
+
+
 def test_a_workload_given_up_for_lost_is_stopped_when_its_provider_returns(
         tmp_path: Path, docker_env: dict[str, str]) -> None:
     """Alice declares Bob's allocations lost while he is down; when he comes back and
