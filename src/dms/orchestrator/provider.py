@@ -162,8 +162,8 @@ class Provider:
 
     def _release_idle(self, node_ids: set[str]) -> None:
         for node_id in node_ids:
-            if not any(_node_id(r.record.to_dict()) == node_id and r.record.status not in ENDED
-                       for r in self.runtimes.values()):
+            if not any(f"{r.record.ensemble_id}/{r.record.node}" == node_id
+                       and r.record.status not in ENDED for r in self.runtimes.values()):
                 self.rm.release(node_id)
 
     async def _adopt(self, docs: list[dict[str, Any]]) -> None:
@@ -190,7 +190,7 @@ class Provider:
                 lost.append(doc)
                 continue
             was = doc["handle"]
-            h = next((x for x in found.get(doc["executor"], ())
+            h = next((x for x in found[doc["executor"]]
                       if x.ref == was["ref"] or x.id == was.get("id")), None)
             if h is not None:
                 claimed.add(h.ref)
@@ -226,7 +226,7 @@ class Provider:
         await self._reap(reap)
 
     def _new_runtime(self, rec: AllocationRecord, launch: dict[str, Any],
-                 module: bytes | None = None) -> AllocationRuntime:
+                     module: bytes | None = None) -> AllocationRuntime:
         spec = workload_from_dict(launch["spec"])
         return AllocationRuntime(rec, spec, self.executors.get(spec.executor), self.store,
                                  self.work_dir, notify=self._notify, on_end=self._ended,
