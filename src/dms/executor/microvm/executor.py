@@ -19,6 +19,7 @@ import trio
 
 from dms.errors import ExecutorError
 from dms.executor.contract import ExitStatus, Handle, LogLine, WorkloadSpec
+from dms.executor.files import read_from
 from dms.executor.microvm import disks, outcome
 from dms.executor.microvm.backend import Disk, LaunchPlan, VMMBackend
 from dms.executor.microvm.firecracker import FirecrackerBackend
@@ -26,7 +27,6 @@ from dms.executor.microvm.guest_protocol import find_marker, job_archive, kernel
 from dms.executor.microvm.hostio import (
     check_paths,
     free_port,
-    read_from,
     wait_foreign,
     write_initrd,
 )

@@ -46,13 +46,3 @@ def write_initrd(out_path: Path, base: Path, job: bytes) -> None:
     with open(out_path, "wb") as out, open(base, "rb") as src:
         shutil.copyfileobj(src, out)
         out.write(job)
-
-
-def read_from(path: Path, offset: int = 0) -> bytes:
-    """The bytes of ``path`` from ``offset`` (empty when it does not exist yet)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read()
-    except FileNotFoundError:
-        return b""

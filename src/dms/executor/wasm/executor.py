@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dms.errors import ExecutorError
 from dms.executor.contract import ExitStatus, Handle, LogLine, WorkloadSpec
+from dms.executor.files import read_from
 from dms.executor.wasm.runner import Run, RunConfig
 
 
@@ -173,7 +174,7 @@ class WasmExecutor:
             done = not follow or live is None or live.done.is_set()
             got = False
             for name, path in streams:
-                data = _read(path, pos[name])
+                data = read_from(path, pos[name])
                 pos[name] += len(data)
                 got = got or bool(data)
                 *lines, buf[name] = (buf[name] + data).split(b"\n")
@@ -212,15 +213,6 @@ class WasmExecutor:
             out.append(Handle(id=d.name, executor=self.name, ref=d.name,
                               meta={"state": state}))
         return out
-
-
-def _read(path: Path, offset: int) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read()
-    except FileNotFoundError:
-        return b""
 
 
 __all__ = ["WasmExecutor", "WasmSettings"]
