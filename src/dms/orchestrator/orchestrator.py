@@ -294,14 +294,8 @@ class Orchestrator:
         failure: list[tuple[str, DMSError]] = []
 
         async def commit(name: str, bid: Bid) -> None:
-            grant = self.capctx.grant(bid.did, [wire.UPDATE], expiry_s=GRANT_S)
-            need = wire.requirements_to_dict(wire.requirements_from_plan(plan.nodes[name]))
             try:
-                await self.actor.invoke(self._handle(chosen[name]), wire.COMMIT,
-                                        {"ensemble_id": eid, "node": name,
-                                         "resources": need["resources"],
-                                         "expiry_s": self.settings.commit_expiry_s,
-                                         "grant": grant}, timeout=self.settings.call_timeout_s)
+                await self._commit(eid, name, plan.nodes[name], bid)
                 committed.append(name)
             except DMSError as exc:
                 failure.append((name, exc))
@@ -322,10 +316,7 @@ class Orchestrator:
 
         async def allocate(name: str) -> None:
             try:
-                r = await self.actor.invoke(self._handle(chosen[name]), wire.ALLOCATE,
-                                            {"ensemble_id": eid, "node": name,
-                                             "allocations": items[name]},
-                                            timeout=self.settings.call_timeout_s)
+                r = await self._allocate(eid, name, chosen[name], items[name])
                 for aname, info in (r.get("allocations") or {}).items():
                     allocs[aname] = {**info, "node": name, "status": "pending"}
             except DMSError as exc:
@@ -406,6 +397,26 @@ class Orchestrator:
                                                             "reason": f"lost: {why}"}, {})
                         break  # the record changed: look again at the next heartbeat
 
+    async def _commit(self, eid: str, name: str, np: Any, bid: Bid) -> None:
+        """Reserve ensemble node ``name`` on ``bid``'s provider (with an expiry), granting
+        it the right to report updates of this deployment."""
+        need = wire.requirements_to_dict(wire.requirements_from_plan(np))
+        await self.actor.invoke(self._handle({"did": bid.did, "peer_id": bid.peer_id}),
+                                wire.COMMIT, {
+                                    "ensemble_id": eid, "node": name,
+                                    "resources": need["resources"],
+                                    "expiry_s": self.settings.commit_expiry_s,
+                                    "grant": self.capctx.grant(bid.did, [wire.UPDATE],
+                                                               expiry_s=GRANT_S)},
+                                timeout=self.settings.call_timeout_s)
+
+    async def _allocate(self, eid: str, name: str, node: dict[str, str],
+                        items: list[dict[str, Any]]) -> Any:
+        """Start ensemble node ``name``'s allocations on the provider that committed it."""
+        return await self.actor.invoke(self._handle(node), wire.ALLOCATE,
+                                       {"ensemble_id": eid, "node": name, "allocations": items},
+                                       timeout=self.settings.call_timeout_s)
+
     async def _replace(self, eid: str, name: str, lost: dict[str, str], why: str) -> bool:
         """Place ensemble node ``name``, whose provider ``lost`` stopped answering, on
         another provider (not one of its other nodes): bid, commit, allocate. True when
@@ -439,12 +450,7 @@ class Orchestrator:
                 raise DMSError(placement.message(), code="no_eligible_node")
             bid = placement.assignment[name]
             new = {"peer_id": bid.peer_id, "did": bid.did}
-            need = wire.requirements_to_dict(wire.requirements_from_plan(np))
-            await self.actor.invoke(self._handle(new), wire.COMMIT, {
-                "ensemble_id": eid, "node": name, "resources": need["resources"],
-                "expiry_s": self.settings.commit_expiry_s,
-                "grant": self.capctx.grant(bid.did, [wire.UPDATE], expiry_s=GRANT_S)},
-                timeout=self.settings.call_timeout_s)
+            await self._commit(eid, name, np, bid)
         except DMSError as exc:
             self._event_and_touch(eid, f"node {name} could not be placed elsewhere: "
                                        f"{exc.message}")
@@ -462,10 +468,7 @@ class Orchestrator:
             providers.pop(lost["did"], None)
         providers[bid.did] = name
         try:
-            r = await self.actor.invoke(self._handle(new), wire.ALLOCATE,
-                                        {"ensemble_id": eid, "node": name,
-                                         "allocations": items[name]},
-                                        timeout=self.settings.call_timeout_s)
+            r = await self._allocate(eid, name, new, items[name])
         except DMSError as exc:
             await self._revert(eid, {name: new})
             self._event_and_touch(eid, f"node {name} could not be allocated on "
